@@ -1,0 +1,51 @@
+/**
+ * The `steward` command line.
+ */
+import yargs from 'yargs';
+import { stewardVersion } from '@steward/node';
+import { normalizeGoFlags } from './argv.js';
+import { runDemo } from './demoCommand.js';
+import { loadConfigFile, runStart, startOptions } from './startCommand.js';
+
+/** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const args = normalizeGoFlags(argv);
+  let code = 0;
+  let fileConfig: Record<string, unknown> = {};
+  try {
+    if (args[0] === 'start') fileConfig = loadConfigFile(args);
+  } catch (err) {
+    console.error(`steward start: ${(err as Error).message}`);
+    return 2;
+  }
+  await yargs(args)
+    .scriptName('steward')
+    .version(stewardVersion)
+    .env('STEWARD')
+    .command(
+      'start',
+      'run a steward node in the foreground',
+      (y) => startOptions(y).config(fileConfig),
+      async (a) => {
+        code = await runStart(a);
+      },
+    )
+    .command(
+      'demo',
+      'start a small local fleet (a broker, central and ship1), send a command and show its output',
+      (y) => y.option('keep', { type: 'boolean', default: false, describe: 'keep the demo folder' }),
+      async (a) => {
+        code = await runDemo({ keep: a.keep });
+      },
+    )
+    .demandCommand(1, 'name a command: start or demo (see --help)')
+    .strict()
+    .fail((msg, err) => {
+      if (err) throw err;
+      console.error(`steward: ${msg}\nRun "steward --help" for the commands and options.`);
+      code = 2;
+    })
+    .help()
+    .parseAsync();
+  return code;
+}

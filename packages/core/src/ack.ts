@@ -1,0 +1,76 @@
+/**
+ * The ACK: what a receiving node answers on NATS request/reply. For Command
+ * kinds it carries the method's outcome and output; for Event kinds it only
+ * says the message was received durably.
+ */
+import { ValidationError } from './errors.js';
+
+/** The outcome a receiver reports for a message. */
+export const ResultStatus = {
+  /** Stored durably; will run (Event kinds answer with this). */
+  Received: 'received',
+  /** The method ran and succeeded. */
+  Succeeded: 'succeeded',
+  /** The method ran and failed (non-zero exit, write error, ...). */
+  Failed: 'failed',
+  /** The method ran past its methodTimeout and was killed. */
+  TimedOut: 'timedOut',
+  /** The node was killed while the method ran; it was not run again. */
+  Interrupted: 'interrupted',
+  /** The message was refused before running (invalid, not allowed). */
+  Rejected: 'rejected',
+} as const;
+/** The outcome a receiver reports for a message. */
+export type ResultStatus = (typeof ResultStatus)[keyof typeof ResultStatus];
+
+const statuses = new Set<string>(Object.values(ResultStatus));
+
+/** The body of an ACK, and the stored result of an execution. */
+export interface AckReply {
+  /** The id of the message this answers. */
+  id: string;
+  /** The node that answers. */
+  node: string;
+  status: ResultStatus;
+  /** The method's output (Command kinds). */
+  output?: string;
+  /** Why it failed, in words. */
+  error?: string;
+  /** The command's exit code, when it was a command. */
+  exitCode?: number | null;
+  /** True when this answers a resend of a message that had already been handled. */
+  duplicate?: boolean;
+}
+
+/** Whether the status means the work is done for good, successfully or not. */
+export function isFinalStatus(s: ResultStatus): boolean {
+  return s !== ResultStatus.Received;
+}
+
+/** Whether the status is a failure that the error kernel should hear about. */
+export function isFailureStatus(s: ResultStatus): boolean {
+  return s === ResultStatus.Failed || s === ResultStatus.TimedOut || s === ResultStatus.Interrupted || s === ResultStatus.Rejected;
+}
+
+/**
+ * Parses an ACK body received from NATS.
+ *
+ * @throws {@link ValidationError} when it is not an ACK.
+ */
+export function parseAckReply(raw: unknown): AckReply {
+  if (typeof raw !== 'object' || raw === null) throw new ValidationError([{ field: '(ack)', reason: 'must be a JSON object' }]);
+  const o = raw as Record<string, unknown>;
+  const problems = [];
+  if (typeof o.id !== 'string') problems.push({ field: 'id', reason: 'must be a string' });
+  if (typeof o.node !== 'string') problems.push({ field: 'node', reason: 'must be a string' });
+  if (typeof o.status !== 'string' || !statuses.has(o.status)) problems.push({ field: 'status', reason: 'is not a known status' });
+  if (o.output !== undefined && typeof o.output !== 'string') problems.push({ field: 'output', reason: 'must be a string' });
+  if (o.error !== undefined && typeof o.error !== 'string') problems.push({ field: 'error', reason: 'must be a string' });
+  if (problems.length) throw new ValidationError(problems);
+  const reply: AckReply = { id: o.id as string, node: o.node as string, status: o.status as ResultStatus };
+  if (typeof o.output === 'string') reply.output = o.output;
+  if (typeof o.error === 'string') reply.error = o.error;
+  if (typeof o.exitCode === 'number' || o.exitCode === null) reply.exitCode = o.exitCode;
+  if (o.duplicate === true) reply.duplicate = true;
+  return reply;
+}

@@ -1,0 +1,175 @@
+/**
+ * The delivery machine: the life of one message on the sending node.
+ *
+ * ```
+ * queued ─SEND→ sending ─published→ awaitingAck ─ACK→ delivered (final)
+ *                  │  └─(NACK kind)──────────────────→ delivered
+ *                  └─error→ retryWait   awaitingAck ─ackTimeout→ retryWait
+ *                retryWait ─retryDelay→ sending  (or → expired (final) when retries are used up)
+ * ```
+ *
+ * The machine is pure: the I/O (publishing on NATS) is the `publish` actor,
+ * provided by the publisher process with `deliveryMachine.provide(...)`. An
+ * ACK for any earlier attempt of the same message completes the delivery,
+ * since the receiver deduplicates on the message id.
+ */
+import { assign, fromPromise, setup } from 'xstate';
+import type { AckReply } from './ack.js';
+import { RETRY_FOREVER } from './message.js';
+
+/** Input of one delivery. */
+export interface DeliveryInput {
+  /** The message id. */
+  id: string;
+  /** Whether the receiver answers with an ACK (`...ACK` kinds). */
+  wantsAck: boolean;
+  /** Milliseconds to wait for the ACK of one attempt. */
+  ackTimeoutMs: number;
+  /** Resends allowed after the first attempt; {@link RETRY_FOREVER} for no limit. */
+  retries: number;
+  /** Extra milliseconds to wait after an ACK timeout before resending. */
+  retryWaitMs: number;
+  /** Milliseconds to wait before resending after the broker refused a publish. */
+  errorBackoffMs: number;
+  /** Attempts already made before this actor (when resumed from the journal). */
+  attempts?: number;
+}
+
+/** Context of the delivery machine. */
+export interface DeliveryContext {
+  id: string;
+  wantsAck: boolean;
+  ackTimeoutMs: number;
+  retries: number;
+  retryWaitMs: number;
+  errorBackoffMs: number;
+  attempts: number;
+  /** Whether the last attempt failed to publish (broker error), not to be answered. */
+  publishFailed: boolean;
+  reply?: AckReply;
+  lastError?: string;
+}
+
+/** Events the delivery machine accepts. */
+export type DeliveryEvent =
+  | { type: 'SEND' }
+  | { type: 'ACK'; reply: AckReply }
+  /** The broker said nobody listens on the subject (the node is offline). */
+  | { type: 'NO_RESPONDERS' };
+
+/** What a finished delivery outputs. */
+export interface DeliveryOutput {
+  status: 'delivered' | 'expired';
+  attempts: number;
+  reply?: AckReply;
+  lastError?: string;
+}
+
+/** Input of the `publish` actor: which attempt this is. */
+export interface PublishInput {
+  id: string;
+  attempt: number;
+}
+
+/** Whether another attempt is allowed after `attempts` sends. */
+export function canRetry(attempts: number, retries: number): boolean {
+  return retries === RETRY_FOREVER || attempts <= retries;
+}
+
+/** The delivery machine. Provide `actors.publish` before use. */
+export const deliveryMachine = setup({
+  types: {
+    context: {} as DeliveryContext,
+    events: {} as DeliveryEvent,
+    input: {} as DeliveryInput,
+    output: {} as DeliveryOutput,
+  },
+  actors: {
+    publish: fromPromise<void, PublishInput>(() => Promise.reject(new Error('publish actor not provided'))),
+  },
+  delays: {
+    ackTimeout: ({ context }) => context.ackTimeoutMs,
+    retryDelay: ({ context }) => (context.publishFailed ? Math.max(context.errorBackoffMs, context.retryWaitMs) : context.retryWaitMs),
+  },
+  guards: {
+    wantsAck: ({ context }) => context.wantsAck,
+    canRetry: ({ context }) => canRetry(context.attempts, context.retries),
+  },
+  actions: {
+    storeReply: assign({ reply: ({ event }) => (event.type === 'ACK' ? event.reply : undefined) }),
+  },
+}).createMachine({
+  id: 'delivery',
+  context: ({ input }) => ({
+    id: input.id,
+    wantsAck: input.wantsAck,
+    ackTimeoutMs: input.ackTimeoutMs,
+    retries: input.retries,
+    retryWaitMs: input.retryWaitMs,
+    errorBackoffMs: input.errorBackoffMs,
+    attempts: input.attempts ?? 0,
+    publishFailed: false,
+  }),
+  initial: 'queued',
+  output: ({ context }) => {
+    const out: DeliveryOutput = { status: context.reply ? 'delivered' : context.wantsAck ? 'expired' : 'delivered', attempts: context.attempts };
+    if (context.reply) out.reply = context.reply;
+    if (context.lastError !== undefined) out.lastError = context.lastError;
+    return out;
+  },
+  states: {
+    queued: {
+      on: { SEND: 'sending' },
+    },
+    sending: {
+      entry: assign({ attempts: ({ context }) => context.attempts + 1, publishFailed: false }),
+      invoke: {
+        src: 'publish',
+        input: ({ context }) => ({ id: context.id, attempt: context.attempts }),
+        onDone: [{ guard: 'wantsAck', target: 'awaitingAck' }, { target: 'delivered' }],
+        onError: {
+          target: 'retryWait',
+          actions: assign({
+            publishFailed: true,
+            lastError: ({ event }) => `publish failed: ${errorText(event.error)}`,
+          }),
+        },
+      },
+      on: { ACK: { target: 'delivered', actions: 'storeReply' } },
+    },
+    awaitingAck: {
+      after: {
+        ackTimeout: {
+          target: 'retryWait',
+          actions: assign({
+            lastError: ({ context }) => context.lastError === 'no responders' ? 'no responders: the node is not listening (offline?)' : `no ACK within ${context.ackTimeoutMs / 1000}s`,
+          }),
+        },
+      },
+      on: {
+        ACK: { target: 'delivered', actions: 'storeReply' },
+        // Nobody listens: still wait out the ACK timeout, so an offline node
+        // is retried at the same pace as a slow one.
+        NO_RESPONDERS: { actions: assign({ lastError: 'no responders' }) },
+      },
+    },
+    retryWait: {
+      initial: 'deciding',
+      states: {
+        deciding: {
+          always: [{ guard: 'canRetry', target: 'waiting' }, { target: '#delivery.expired' }],
+        },
+        waiting: {
+          after: { retryDelay: '#delivery.sending' },
+        },
+      },
+      on: { ACK: { target: 'delivered', actions: 'storeReply' } },
+    },
+    delivered: { type: 'final' },
+    expired: { type: 'final' },
+  },
+});
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,153 @@
+/**
+ * The execution machine: the life of one received message on the receiving node.
+ *
+ * ```
+ * received ─→ rejected ───────────────────────────────→ replying → replied (final)
+ *          └→ running ─ok→ succeeded ─→ replying
+ *                     ─fail→ failed ─→ replying
+ *                     ─methodTimeout→ timedOut ─→ replying
+ * ```
+ *
+ * Duplicates (an id already in the inbox) never reach this machine: the
+ * subscriber answers them with the stored result. The method and the reply
+ * are the `method` and `reply` actors, provided by the subscriber. Leaving
+ * `running` on methodTimeout stops the method actor, whose abort signal kills
+ * the command's whole process tree.
+ */
+import { assign, fromPromise, setup } from 'xstate';
+import type { ResultStatus } from './ack.js';
+import { NO_METHOD_TIMEOUT } from './message.js';
+
+/** Input of one execution. */
+export interface ExecutionInput {
+  id: string;
+  /** Milliseconds the method may run; {@link NO_METHOD_TIMEOUT} (or any negative) for no limit. */
+  methodTimeoutMs: number;
+  /** Why the message is refused before it runs; undefined when it may run. */
+  rejectReason?: string;
+}
+
+/** What a method returns. */
+export interface MethodOutcome {
+  ok: boolean;
+  output: string;
+  exitCode?: number | null;
+  error?: string;
+}
+
+/** What the `reply` actor is given. */
+export interface ExecutionResult {
+  id: string;
+  status: Exclude<ResultStatus, 'received' | 'interrupted'>;
+  output: string;
+  error?: string;
+  exitCode?: number | null;
+}
+
+/** Context of the execution machine. */
+export interface ExecutionContext {
+  id: string;
+  methodTimeoutMs: number;
+  rejectReason?: string;
+  outcome?: MethodOutcome;
+  error?: string;
+  replyError?: string;
+}
+
+// setTimeout fires at once for delays above 2^31-1 ms, so "no limit" must stay below it.
+const maxTimerMs = 2_147_483_647;
+
+/** The execution machine. Provide `actors.method` and `actors.reply` before use. */
+export const executionMachine = setup({
+  types: {
+    context: {} as ExecutionContext,
+    input: {} as ExecutionInput,
+    output: {} as ExecutionResult,
+  },
+  actors: {
+    method: fromPromise<MethodOutcome, { id: string }>(() => Promise.reject(new Error('method actor not provided'))),
+    reply: fromPromise<void, ExecutionResult>(() => Promise.reject(new Error('reply actor not provided'))),
+  },
+  delays: {
+    methodTimeout: ({ context }) => (context.methodTimeoutMs < 0 ? maxTimerMs : Math.min(context.methodTimeoutMs, maxTimerMs)),
+  },
+  actions: {
+    storeReplyError: assign({
+      replyError: ({ event }) => {
+        const error = (event as { error?: unknown }).error;
+        return error instanceof Error ? error.message : String(error);
+      },
+    }),
+  },
+  guards: {
+    rejected: ({ context }) => context.rejectReason !== undefined,
+    hasMethodTimeout: ({ context }) => context.methodTimeoutMs >= 0,
+  },
+}).createMachine({
+  id: 'execution',
+  context: ({ input }) => {
+    const ctx: ExecutionContext = { id: input.id, methodTimeoutMs: input.methodTimeoutMs };
+    if (input.rejectReason !== undefined) ctx.rejectReason = input.rejectReason;
+    return ctx;
+  },
+  initial: 'received',
+  output: ({ context, self }) => resultOf(context, statusOf(self.getSnapshot().value)),
+  states: {
+    received: {
+      always: [{ guard: 'rejected', target: 'rejected' }, { target: 'running' }],
+    },
+    running: {
+      invoke: {
+        src: 'method',
+        input: ({ context }) => ({ id: context.id }),
+        onDone: [
+          { guard: ({ event }) => event.output.ok, target: 'succeeded', actions: assign({ outcome: ({ event }) => event.output }) },
+          { target: 'failed', actions: assign({ outcome: ({ event }) => event.output }) },
+        ],
+        onError: {
+          target: 'failed',
+          actions: assign({ error: ({ event }) => (event.error instanceof Error ? event.error.message : String(event.error)) }),
+        },
+      },
+      after: {
+        methodTimeout: {
+          guard: 'hasMethodTimeout',
+          target: 'timedOut',
+          actions: assign({ error: ({ context }) => `killed: ran longer than methodTimeout ${context.methodTimeoutMs / 1000}s` }),
+        },
+      },
+    },
+    succeeded: replying('succeeded'),
+    failed: replying('failed'),
+    timedOut: replying('timedOut'),
+    rejected: replying('rejected'),
+    replied: { type: 'final' },
+  },
+});
+
+function replying(status: ExecutionResult['status']) {
+  return {
+    invoke: {
+      src: 'reply' as const,
+      input: ({ context }: { context: ExecutionContext }) => resultOf(context, status),
+      onDone: { target: 'replied' as const },
+      onError: {
+        target: 'replied' as const,
+        actions: 'storeReplyError' as const,
+      },
+    },
+  };
+}
+
+function statusOf(value: unknown): ExecutionResult['status'] {
+  return value === 'succeeded' || value === 'timedOut' || value === 'rejected' ? value : 'failed';
+}
+
+/** Builds the result that is stored and sent back for an execution. */
+export function resultOf(context: ExecutionContext, status: ExecutionResult['status']): ExecutionResult {
+  const result: ExecutionResult = { id: context.id, status, output: context.outcome?.output ?? '' };
+  const error = status === 'rejected' ? context.rejectReason : (context.error ?? context.outcome?.error);
+  if (error !== undefined) result.error = error;
+  if (context.outcome?.exitCode !== undefined) result.exitCode = context.outcome.exitCode;
+  return result;
+}

@@ -1,0 +1,55 @@
+/**
+ * @steward/core: the message schema and validation, subjects, the state
+ * machines (delivery, execution, supervision) and the journal.
+ */
+export { StewardError, ValidationError, JournalError, MethodTimeoutError, UnrecoverableError, EscalationError, type FieldProblem } from './errors.js';
+export {
+  MessageKind,
+  RETRY_FOREVER,
+  NO_METHOD_TIMEOUT,
+  kindWantsAck,
+  kindIsCommand,
+  isValidNodeName,
+  nodeNameProblem,
+  parseMessageSpec,
+  parseWireMessage,
+  toWireMessage,
+  subjectOf,
+  parseSubject,
+  type MessageSpec,
+  type WireMessage,
+  type MessageDefaults,
+  type ParsedSpec,
+} from './message.js';
+export { DataShape, methodCatalog, methodInfo, type MethodInfo } from './methodCatalog.js';
+export { ResultStatus, isFinalStatus, isFailureStatus, parseAckReply, type AckReply } from './ack.js';
+export {
+  Journal,
+  OutboxState,
+  InboxState,
+  type OutboxRecord,
+  type InboxRecord,
+  type OutboxSubmission,
+  type SubmitResult,
+  type NodeRecord,
+  type JournalOptions,
+  type OutboxPatch,
+  type InboxPatch,
+} from './journal.js';
+export { deliveryMachine, canRetry, type DeliveryInput, type DeliveryContext, type DeliveryEvent, type DeliveryOutput, type PublishInput } from './deliveryMachine.js';
+export { executionMachine, resultOf, type ExecutionInput, type ExecutionContext, type ExecutionResult, type MethodOutcome } from './executionMachine.js';
+export {
+  supervisorMachine,
+  processLogic,
+  nextRestartDecision,
+  type ChildSpec,
+  type RestartPolicy,
+  type SupervisorEvent,
+  type SupervisorInput,
+  type SupervisorMachineEvent,
+  type RestartDecision,
+  type Process,
+  type ProcessContext,
+  type ProcessLogicOptions,
+} from './supervisor.js';
+export { parseInmsg, type ParsedEntry, type ParseFailure, type InmsgParseResult } from './inmsgParser.js';

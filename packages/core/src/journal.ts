@@ -1,0 +1,512 @@
+/**
+ * The journal: one SQLite file per node (WAL). It holds the outbox (every
+ * message this node sends, with its delivery state and actor snapshot), the
+ * inbox (every message received, with its result, for exactly-once execution)
+ * and the registry of nodes seen by SayHello.
+ *
+ * Reads are synchronous. Writes are queued and committed together once per
+ * event-loop turn (group commit): each write returns a promise that settles
+ * only after its transaction is durable, so callers can "ACK after commit".
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { AckReply } from './ack.js';
+import { JournalError } from './errors.js';
+import type { WireMessage } from './message.js';
+
+/** Delivery states of an outbox message (the delivery machine's states). */
+export const OutboxState = {
+  Queued: 'queued',
+  Sending: 'sending',
+  AwaitingAck: 'awaitingAck',
+  RetryWait: 'retryWait',
+  Delivered: 'delivered',
+  Expired: 'expired',
+} as const;
+/** Delivery states of an outbox message. */
+export type OutboxState = (typeof OutboxState)[keyof typeof OutboxState];
+
+/** Execution states of an inbox message (the execution machine's states). */
+export const InboxState = {
+  Received: 'received',
+  Running: 'running',
+  Succeeded: 'succeeded',
+  Failed: 'failed',
+  TimedOut: 'timedOut',
+  Interrupted: 'interrupted',
+  Rejected: 'rejected',
+} as const;
+/** Execution states of an inbox message. */
+export type InboxState = (typeof InboxState)[keyof typeof InboxState];
+
+const finalOutbox = `('${OutboxState.Delivered}','${OutboxState.Expired}')`;
+const openInboxStates = `('${InboxState.Received}','${InboxState.Running}')`;
+
+/** One message in the outbox. */
+export interface OutboxRecord {
+  /** Position in the node's send order. */
+  seq: number;
+  id: string;
+  subject: string;
+  message: WireMessage;
+  state: OutboxState;
+  /** Sends made so far. */
+  attempts: number;
+  reply?: AckReply;
+  lastError?: string;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt?: number;
+}
+
+/** One message in the inbox. */
+export interface InboxRecord {
+  seq: number;
+  id: string;
+  subject: string;
+  message: WireMessage;
+  state: InboxState;
+  result?: AckReply;
+  /** Method-specific durable progress, e.g. a file's size before an append. */
+  progress?: unknown;
+  receivedAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+/** A message to put in the outbox. */
+export interface OutboxSubmission {
+  message: WireMessage;
+  subject: string;
+  /**
+   * A key that makes the submission idempotent: a second submission with the
+   * same key is not stored again (e.g. an inmsg.txt file and entry number, or
+   * the id of the request a reply answers).
+   */
+  sourceKey?: string;
+}
+
+/** What {@link Journal.submit} tells about each submission. */
+export interface SubmitResult {
+  id: string;
+  seq: number;
+  /** True when the source key had been submitted before; nothing new was stored. */
+  duplicate: boolean;
+}
+
+/** A node seen by SayHello. */
+export interface NodeRecord {
+  name: string;
+  lastSeen: number;
+  firstSeen: number;
+  info: string;
+}
+
+/** Options of {@link Journal.open}. */
+export interface JournalOptions {
+  /**
+   * SQLite `synchronous` level. `full` survives power loss; `normal` survives
+   * a killed process but may lose the last commits on power loss.
+   * @defaultValue 'full'
+   */
+  sync?: 'full' | 'normal';
+}
+
+interface PendingWrite {
+  run: (db: Database.Database) => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Fields of an outbox record that change as the message is delivered. */
+export interface OutboxPatch {
+  state?: OutboxState;
+  attempts?: number;
+  snapshot?: unknown;
+  reply?: AckReply;
+  lastError?: string;
+  finishedAt?: number;
+}
+
+/** Fields of an inbox record that change as the message runs. */
+export interface InboxPatch {
+  state?: InboxState;
+  result?: AckReply;
+  progress?: unknown;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+/** The node's durable store. Owned by one node process. */
+export class Journal {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private queue: PendingWrite[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  private readonly stmts;
+  /** Number of committed write batches (for metrics). */
+  commits = 0;
+  /** Total milliseconds spent committing (for metrics). */
+  commitMs = 0;
+
+  private constructor(path: string, db: Database.Database) {
+    this.path = path;
+    this.db = db;
+    this.stmts = {
+      insertOutbox: db.prepare(
+        `INSERT INTO outbox (id, source_key, subject, message, state, attempts, created_at, updated_at)
+         VALUES (@id, @sourceKey, @subject, @message, 'queued', 0, @now, @now)`,
+      ),
+      outboxBySource: db.prepare(`SELECT seq, id FROM outbox WHERE source_key = ?`),
+      outboxById: db.prepare(`SELECT * FROM outbox WHERE id = ?`),
+      openOutbox: db.prepare(
+        `SELECT * FROM outbox WHERE subject = ? AND seq > ? AND state NOT IN ${finalOutbox} ORDER BY seq LIMIT ?`,
+      ),
+      openSubjects: db.prepare(
+        `SELECT subject, MIN(seq) AS first FROM outbox WHERE state NOT IN ${finalOutbox} GROUP BY subject ORDER BY first`,
+      ),
+      countOpenOutbox: db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE state NOT IN ${finalOutbox}`),
+      countOpenSubject: db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE subject = ? AND state NOT IN ${finalOutbox}`),
+      insertInbox: db.prepare(
+        `INSERT INTO inbox (id, subject, message, state, received_at) VALUES (@id, @subject, @message, 'received', @now)`,
+      ),
+      inboxById: db.prepare(`SELECT * FROM inbox WHERE id = ?`),
+      openInbox: db.prepare(`SELECT * FROM inbox WHERE state IN ${openInboxStates} ORDER BY seq`),
+      upsertNode: db.prepare(
+        `INSERT INTO nodes (name, first_seen, last_seen, info) VALUES (@name, @now, @now, @info)
+         ON CONFLICT(name) DO UPDATE SET last_seen = @now, info = @info`,
+      ),
+      listNodes: db.prepare(`SELECT * FROM nodes ORDER BY name`),
+    };
+  }
+
+  /**
+   * Opens (creating if needed) the journal at `path`.
+   *
+   * @throws {@link JournalError} when the file cannot be opened or migrated.
+   */
+  static open(path: string, options: JournalOptions = {}): Journal {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      const db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+      return new Journal(path, db);
+    } catch (err) {
+      throw new JournalError(`cannot open journal ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
+   * Stores messages in the outbox, in order. Resolves once they are durable.
+   * Submissions whose `sourceKey` was seen before are reported as duplicates.
+   */
+  submit(items: OutboxSubmission[]): Promise<SubmitResult[]> {
+    return this.write((db) => {
+      const now = Date.now();
+      return items.map((item) => {
+        if (item.sourceKey !== undefined) {
+          const prior = this.stmts.outboxBySource.get(item.sourceKey) as { seq: number; id: string } | undefined;
+          if (prior) return { id: prior.id, seq: prior.seq, duplicate: true };
+        }
+        const info = this.stmts.insertOutbox.run({
+          id: item.message.id,
+          sourceKey: item.sourceKey ?? null,
+          subject: item.subject,
+          message: JSON.stringify(item.message),
+          now,
+        });
+        void db;
+        return { id: item.message.id, seq: Number(info.lastInsertRowid), duplicate: false };
+      });
+    }) as Promise<SubmitResult[]>;
+  }
+
+  /** Records a change of an outbox message's delivery state. */
+  updateOutbox(id: string, patch: OutboxPatch): Promise<void> {
+    return this.write((db) => {
+      const sets: string[] = ['updated_at = @now'];
+      const params: Record<string, unknown> = { id, now: Date.now() };
+      if (patch.state !== undefined) (sets.push('state = @state'), (params.state = patch.state));
+      if (patch.attempts !== undefined) (sets.push('attempts = @attempts'), (params.attempts = patch.attempts));
+      if (patch.snapshot !== undefined) (sets.push('snapshot = @snapshot'), (params.snapshot = JSON.stringify(patch.snapshot)));
+      if (patch.reply !== undefined) (sets.push('reply = @reply'), (params.reply = JSON.stringify(patch.reply)));
+      if (patch.lastError !== undefined) (sets.push('last_error = @lastError'), (params.lastError = patch.lastError));
+      if (patch.finishedAt !== undefined) (sets.push('finished_at = @finishedAt'), (params.finishedAt = patch.finishedAt));
+      db.prepare(`UPDATE outbox SET ${sets.join(', ')} WHERE id = @id`).run(params);
+    }) as Promise<void>;
+  }
+
+  /** The outbox record of a message, or undefined. */
+  getOutbox(id: string): OutboxRecord | undefined {
+    const row = this.stmts.outboxById.get(id) as OutboxRow | undefined;
+    return row && toOutboxRecord(row);
+  }
+
+  /** Unfinished messages of one subject after `afterSeq`, in send order. */
+  openOutbox(subject: string, afterSeq = 0, limit = 1000): OutboxRecord[] {
+    return (this.stmts.openOutbox.all(subject, afterSeq, limit) as OutboxRow[]).map(toOutboxRecord);
+  }
+
+  /** Subjects that have unfinished messages, ordered by their oldest message. */
+  openSubjects(): string[] {
+    return (this.stmts.openSubjects.all() as { subject: string }[]).map((r) => r.subject);
+  }
+
+  /** How many unfinished messages there are, on one subject or in all. */
+  countOpenOutbox(subject?: string): number {
+    const row = (subject === undefined ? this.stmts.countOpenOutbox.get() : this.stmts.countOpenSubject.get(subject)) as { n: number };
+    return row.n;
+  }
+
+  /** The inbox record of a received message, or undefined. */
+  getInbox(id: string): InboxRecord | undefined {
+    const row = this.stmts.inboxById.get(id) as InboxRow | undefined;
+    return row && toInboxRecord(row);
+  }
+
+  /** Received messages that have not finished running, in arrival order. */
+  openInbox(): InboxRecord[] {
+    return (this.stmts.openInbox.all() as InboxRow[]).map(toInboxRecord);
+  }
+
+  /** Stores a newly received message. Resolves once durable. */
+  insertInbox(message: WireMessage, subject: string): Promise<void> {
+    return this.write(() => {
+      this.stmts.insertInbox.run({ id: message.id, subject, message: JSON.stringify(message), now: Date.now() });
+    }) as Promise<void>;
+  }
+
+  /**
+   * Records a change of an inbox message. With `followUp`, the reply message
+   * is put in the outbox in the same transaction, so a crash can never keep
+   * the result and lose the reply, or the other way round.
+   */
+  updateInbox(id: string, patch: InboxPatch, followUp?: OutboxSubmission): Promise<void> {
+    return this.write((db) => {
+      const sets: string[] = [];
+      const params: Record<string, unknown> = { id };
+      if (patch.state !== undefined) (sets.push('state = @state'), (params.state = patch.state));
+      if (patch.result !== undefined) (sets.push('result = @result'), (params.result = JSON.stringify(patch.result)));
+      if (patch.progress !== undefined) (sets.push('progress = @progress'), (params.progress = JSON.stringify(patch.progress)));
+      if (patch.startedAt !== undefined) (sets.push('started_at = @startedAt'), (params.startedAt = patch.startedAt));
+      if (patch.finishedAt !== undefined) (sets.push('finished_at = @finishedAt'), (params.finishedAt = patch.finishedAt));
+      if (sets.length) db.prepare(`UPDATE inbox SET ${sets.join(', ')} WHERE id = @id`).run(params);
+      if (followUp) {
+        const key = followUp.sourceKey;
+        const prior = key === undefined ? undefined : this.stmts.outboxBySource.get(key);
+        if (!prior)
+          this.stmts.insertOutbox.run({
+            id: followUp.message.id,
+            sourceKey: key ?? null,
+            subject: followUp.subject,
+            message: JSON.stringify(followUp.message),
+            now: Date.now(),
+          });
+      }
+    }) as Promise<void>;
+  }
+
+  /** Records that a node said hello. */
+  recordHello(name: string, info: string): Promise<void> {
+    return this.write(() => {
+      this.stmts.upsertNode.run({ name, now: Date.now(), info });
+    }) as Promise<void>;
+  }
+
+  /** Nodes seen by SayHello, by name. */
+  listNodes(): NodeRecord[] {
+    return (this.stmts.listNodes.all() as { name: string; first_seen: number; last_seen: number; info: string }[]).map((r) => ({
+      name: r.name,
+      firstSeen: r.first_seen,
+      lastSeen: r.last_seen,
+      info: r.info,
+    }));
+  }
+
+  /**
+   * Deletes finished messages older than `beforeMs` (epoch ms) from both the
+   * outbox and the inbox. An inbox id pruned here can no longer be recognised
+   * as a duplicate, so keep the retention longer than any sender retries.
+   */
+  prune(beforeMs: number): Promise<{ outbox: number; inbox: number }> {
+    return this.write((db) => {
+      const outbox = db.prepare(`DELETE FROM outbox WHERE state IN ${finalOutbox} AND finished_at < ?`).run(beforeMs).changes;
+      const inbox = db
+        .prepare(`DELETE FROM inbox WHERE state NOT IN ${openInboxStates} AND finished_at < ?`)
+        .run(beforeMs).changes;
+      return { outbox, inbox };
+    }) as Promise<{ outbox: number; inbox: number }>;
+  }
+
+  /** Resolves when every write queued so far is durable. */
+  flush(): Promise<void> {
+    return this.write(() => undefined) as Promise<void>;
+  }
+
+  /** Commits what is queued and closes the file. */
+  close(): void {
+    if (this.closed) return;
+    this.commitQueued();
+    this.closed = true;
+    this.db.close();
+  }
+
+  private write(run: (db: Database.Database) => unknown): Promise<unknown> {
+    if (this.closed) return Promise.reject(new JournalError(`journal ${this.path} is closed`));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ run, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // One transaction per event-loop turn: everything queued in this turn
+        // shares one commit (and one fsync).
+        setImmediate(() => this.commitQueued());
+      }
+    });
+  }
+
+  private commitQueued(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    const results: { ok: boolean; value: unknown }[] = [];
+    const started = performance.now();
+    try {
+      this.db.transaction(() => {
+        for (const w of batch) {
+          // Each write in its own savepoint: one failing write does not undo the others.
+          try {
+            results.push({ ok: true, value: this.db.transaction(() => w.run(this.db))() });
+          } catch (err) {
+            results.push({ ok: false, value: err });
+          }
+        }
+      })();
+    } catch (err) {
+      const failure = new JournalError(`journal commit failed: ${(err as Error).message}`, { cause: err });
+      for (const w of batch) w.reject(failure);
+      return;
+    } finally {
+      this.commits++;
+      this.commitMs += performance.now() - started;
+    }
+    batch.forEach((w, i) => {
+      const r = results[i]!;
+      if (r.ok) w.resolve(r.value);
+      else w.reject(new JournalError(`journal write failed: ${(r.value as Error).message}`, { cause: r.value }));
+    });
+  }
+}
+
+interface OutboxRow {
+  seq: number;
+  id: string;
+  subject: string;
+  message: string;
+  state: OutboxState;
+  attempts: number;
+  reply: string | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+interface InboxRow {
+  seq: number;
+  id: string;
+  subject: string;
+  message: string;
+  state: InboxState;
+  result: string | null;
+  progress: string | null;
+  received_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+function toOutboxRecord(r: OutboxRow): OutboxRecord {
+  const rec: OutboxRecord = {
+    seq: r.seq,
+    id: r.id,
+    subject: r.subject,
+    message: JSON.parse(r.message) as WireMessage,
+    state: r.state,
+    attempts: r.attempts,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+  if (r.reply !== null) rec.reply = JSON.parse(r.reply) as AckReply;
+  if (r.last_error !== null) rec.lastError = r.last_error;
+  if (r.finished_at !== null) rec.finishedAt = r.finished_at;
+  return rec;
+}
+
+function toInboxRecord(r: InboxRow): InboxRecord {
+  const rec: InboxRecord = {
+    seq: r.seq,
+    id: r.id,
+    subject: r.subject,
+    message: JSON.parse(r.message) as WireMessage,
+    state: r.state,
+    receivedAt: r.received_at,
+  };
+  if (r.result !== null) rec.result = JSON.parse(r.result) as AckReply;
+  if (r.progress !== null) rec.progress = JSON.parse(r.progress) as unknown;
+  if (r.started_at !== null) rec.startedAt = r.started_at;
+  if (r.finished_at !== null) rec.finishedAt = r.finished_at;
+  return rec;
+}
+
+const schemaVersion = 1;
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > schemaVersion)
+    throw new Error(`journal schema version ${version} is newer than this steward understands (${schemaVersion})`);
+  if (version === schemaVersion) return;
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS outbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      id TEXT NOT NULL UNIQUE,
+      source_key TEXT UNIQUE,
+      subject TEXT NOT NULL,
+      message TEXT NOT NULL,
+      state TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      snapshot TEXT,
+      reply TEXT,
+      last_error TEXT,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      finished_at INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS outbox_open ON outbox (subject, seq) WHERE state NOT IN ${finalOutbox};
+    CREATE INDEX IF NOT EXISTS outbox_finished ON outbox (finished_at) WHERE finished_at IS NOT NULL;
+    CREATE TABLE IF NOT EXISTS inbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      id TEXT NOT NULL UNIQUE,
+      subject TEXT NOT NULL,
+      message TEXT NOT NULL,
+      state TEXT NOT NULL,
+      result TEXT,
+      progress TEXT,
+      received_at INTEGER NOT NULL,
+      started_at INTEGER,
+      finished_at INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS inbox_open ON inbox (seq) WHERE state IN ${openInboxStates};
+    CREATE TABLE IF NOT EXISTS nodes (
+      name TEXT PRIMARY KEY,
+      first_seen INTEGER NOT NULL,
+      last_seen INTEGER NOT NULL,
+      info TEXT NOT NULL DEFAULT ''
+    );
+    PRAGMA user_version = ${schemaVersion};
+  `);
+}

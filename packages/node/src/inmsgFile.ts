@@ -1,0 +1,152 @@
+/**
+ * The drop-in `inmsg.txt` input (the seed's contract). The node watches the
+ * file in its folder; when it has content, the file is moved aside
+ * (`inmsg.txt.<time>.processing`), an empty `inmsg.txt` is put back, and the
+ * moved file is read: valid messages are journaled, invalid entries are
+ * reported (file, value, entry, line, field, reason) and their text is kept in
+ * `inmsg.rejected.txt`; only then is the moved file deleted. A crash in
+ * between leaves the moved file, which is read again at start; each entry is
+ * journaled with a key made of the file name and its position, so nothing is
+ * sent twice and nothing is lost.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { appendFile, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { parseInmsg, parseMessageSpec, ValidationError } from '@steward/core';
+import { FailureKind } from './errorKernel.js';
+import type { NodeServices, SpecSubmission } from './services.js';
+
+/** The input file's name, in the node folder. */
+export const inmsgFileName = 'inmsg.txt';
+/** Where rejected entries are kept, in the node folder. */
+export const rejectedFileName = 'inmsg.rejected.txt';
+
+const pollMs = 1000;
+const settleMs = 50;
+
+/** @internal */
+export class InmsgWatcher {
+  private watcher?: FSWatcher;
+  private poll?: NodeJS.Timeout;
+  private busy = false;
+  private again = false;
+  private stopped = false;
+  private readonly file: string;
+
+  constructor(
+    private readonly s: NodeServices,
+    private readonly fail: (err: unknown) => void,
+  ) {
+    this.file = join(s.config.nodeFolder, inmsgFileName);
+  }
+
+  /** Reads leftovers of a previous run, then watches the file. */
+  async start(): Promise<void> {
+    const folder = this.s.config.nodeFolder;
+    await mkdir(folder, { recursive: true });
+    const st = await stat(this.file).catch(() => undefined);
+    // A folder (or anything not a file) where inmsg.txt should be is a fault the supervisor must see.
+    if (st && !st.isFile()) throw new Error(`${this.file} is not a regular file`);
+    if (!st) await (await open(this.file, 'a')).close();
+    const leftovers = (await readdir(folder)).filter((f) => f.startsWith(`${inmsgFileName}.`) && f.endsWith('.processing')).sort();
+    for (const f of leftovers) await this.processFile(join(folder, f));
+    this.watcher = watch(folder, (_event, name) => {
+      if (name === null || name === inmsgFileName) this.check();
+    });
+    this.watcher.on('error', (err) => this.fail(err));
+    // fs.watch misses events on some file systems (network mounts): poll as well.
+    this.poll = setInterval(() => this.check(), pollMs);
+    this.check();
+  }
+
+  /** Stops watching. */
+  stop(): void {
+    this.stopped = true;
+    this.watcher?.close();
+    clearInterval(this.poll);
+  }
+
+  private check(): void {
+    if (this.stopped) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    this.takeFile()
+      .catch((err: unknown) => this.fail(err))
+      .finally(() => {
+        this.busy = false;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.check();
+        }
+      });
+  }
+
+  private async takeFile(): Promise<void> {
+    const st = await stat(this.file).catch(() => undefined);
+    if (st && !st.isFile()) throw new Error(`${this.file} is not a regular file`);
+    if (!st || st.size === 0) return;
+    // Let a writer that is still appending finish (cat >> writes in a few calls).
+    let size = st.size;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, settleMs));
+      const now = (await stat(this.file)).size;
+      if (now === size) break;
+      size = now;
+    }
+    const moved = `${this.file}.${Date.now()}-${process.pid}.processing`;
+    await rename(this.file, moved);
+    // Put an empty inmsg.txt back; 'a' keeps anything a writer created meanwhile.
+    await (await open(this.file, 'a')).close();
+    await this.processFile(moved);
+  }
+
+  /** Journals every valid message of one moved file, keeps the rejected ones, then deletes it. */
+  private async processFile(path: string): Promise<void> {
+    const name = basename(path);
+    const raw = await readFile(path, 'utf8');
+    // Lines starting with '#' are comments (inmsg.rejected.txt uses them for the reasons).
+    const content = raw.replace(/^#.*$/gm, '');
+    const { entries, failures } = parseInmsg(content);
+    const valid: SpecSubmission[] = [];
+    const rejected: { where: string; reason: string; text: string }[] = [];
+    for (const f of failures) {
+      rejected.push({ where: `value ${f.valueIndex + 1} (line ${f.line})`, reason: f.reason, text: f.text });
+    }
+    for (const e of entries) {
+      const where = `value ${e.valueIndex + 1}, entry ${e.entryIndex + 1} (line ${e.line})`;
+      try {
+        const { spec, warnings } = parseMessageSpec(e.value);
+        for (const w of warnings) this.s.log.warn(`${inmsgFileName} ${where}: ${w}`);
+        valid.push({ spec, sourceKey: `inmsg:${name}:${e.valueIndex}:${e.entryIndex}`, source: inmsgFileName });
+      } catch (err) {
+        const reason = err instanceof ValidationError ? err.message : String(err);
+        rejected.push({ where, reason, text: e.text });
+      }
+    }
+    // Journal first: the file is only deleted once every valid message is durable.
+    const results = await this.s.submit(valid);
+    results.forEach((r, i) => {
+      if (!r.duplicate) this.s.log.info(`accepted from ${inmsgFileName}`, { id: r.id, subject: `${valid[i]!.spec.toNode}.${valid[i]!.spec.commandOrEvent}.${valid[i]!.spec.method}` });
+    });
+    if (rejected.length > 0) {
+      const time = new Date().toISOString();
+      const block = rejected
+        .map((r) => `# ${time} ${inmsgFileName} ${r.where}: ${r.reason.replace(/\n/g, ' ')}\n${wrapAsArray(r.text)}\n`)
+        .join('');
+      await appendFile(join(this.s.config.nodeFolder, rejectedFileName), block);
+      for (const r of rejected) {
+        this.s.errors.report({ kind: FailureKind.BadInput, text: `${inmsgFileName} ${r.where} rejected: ${r.reason}; kept in ${rejectedFileName}` });
+      }
+    }
+    await unlink(path);
+  }
+}
+
+/** Rejected array elements are written as one-element arrays, so the fixed file can be appended to inmsg.txt again. */
+function wrapAsArray(text: string): string {
+  const t = text.trim();
+  return t.startsWith('{') ? `[${t}]` : t;
+}

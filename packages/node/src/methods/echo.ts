@@ -1,0 +1,10 @@
+/** ECHORequest: answer with the same data; the subscriber sends it back as ECHOReply. */
+import type { MethodHandler } from './types.js';
+
+/** Echoes the data. */
+export const echoRequest: MethodHandler = {
+  idempotent: true,
+  async run({ message }) {
+    return { ok: true, output: message.data.join('') };
+  },
+};

@@ -1,0 +1,19 @@
+/**
+ * ErrorLog: on the central error logger, append one line per report to
+ * `<dataFolder>/errorLog.log`: time of the failure, reporting node, text.
+ */
+import { join } from 'node:path';
+import { appendAt, appendStart, type AppendProgress } from './fileAppend.js';
+import type { MethodHandler } from './types.js';
+
+/** Appends the error report to the central error log. */
+export const errorLog: MethodHandler = {
+  idempotent: true,
+  prepare: ({ services }) => appendStart(join(services.config.dataFolder, 'errorLog.log')),
+  async run({ message, progress }) {
+    // The time is the report's, not the arrival's, so a re-run writes the same line.
+    const text = message.data.join(' ').replace(/\s+$/, '');
+    await appendAt(progress as AppendProgress, `${new Date(message.createdAt).toISOString()} ${message.fromNode}: ${text}\n`);
+    return { ok: true, output: '' };
+  },
+};

@@ -1,0 +1,237 @@
+/**
+ * A publisher process: sends the messages of one subject, oldest first. It
+ * reads its work from the journal (so a restarted publisher, or a restarted
+ * node, resumes exactly where the journal says) and runs one delivery actor
+ * per message in flight: one at a time on ordered subjects, up to
+ * `noseqConcurrency` on NOSEQ subjects. It asks to be stopped when idle.
+ */
+import { mkdir, appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createActor, fromPromise, type ActorRefFrom } from 'xstate';
+import {
+  deliveryMachine,
+  isFailureStatus,
+  kindIsCommand,
+  kindWantsAck,
+  methodInfo,
+  OutboxState,
+  parseSubject,
+  type DeliveryOutput,
+  type OutboxRecord,
+  type PublishInput,
+} from '@steward/core';
+import type { AckInbox } from './ackInbox.js';
+import { FailureKind } from './errorKernel.js';
+import type { NodeServices } from './services.js';
+
+/** @internal */
+export interface PublisherOptions {
+  services: NodeServices;
+  acks: AckInbox;
+  subject: string;
+  /** Asks the parent supervisor to stop this publisher (it is idle). */
+  requestStop: () => void;
+  /** Reports a failure that should restart this process. */
+  fail: (err: unknown) => void;
+}
+
+type DeliveryActor = ActorRefFrom<typeof deliveryMachine>;
+
+const window = 256;
+
+/** @internal */
+export class Publisher {
+  private readonly s: NodeServices;
+  private readonly ordered: boolean;
+  private readonly wantsAck: boolean;
+  private queue: OutboxRecord[] = [];
+  private lastLoadedSeq = 0;
+  private readonly active = new Map<string, DeliveryActor>();
+  private idleTimer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(private readonly opts: PublisherOptions) {
+    this.s = opts.services;
+    const parsed = parseSubject(opts.subject);
+    this.ordered = methodInfo(parsed?.method ?? '')?.ordered ?? true;
+    this.wantsAck = parsed ? kindWantsAck(parsed.kind) : true;
+  }
+
+  /** Loads the subject's unfinished messages and starts sending. */
+  start(): void {
+    this.wake();
+  }
+
+  /** New messages were journaled for this subject. */
+  wake(): void {
+    if (this.stopped) return;
+    this.refill();
+    this.pump();
+  }
+
+  /** Stops every delivery actor; their journal state stays for the next start. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.idleTimer);
+    for (const [id, actor] of this.active) {
+      this.opts.acks.unregister(id);
+      actor.stop();
+    }
+    this.active.clear();
+  }
+
+  private refill(): void {
+    if (this.queue.length > window / 2) return;
+    const more = this.s.journal.openOutbox(this.opts.subject, this.lastLoadedSeq, window);
+    for (const rec of more) {
+      if (this.active.has(rec.id)) continue;
+      this.queue.push(rec);
+    }
+    const last = more.at(-1);
+    if (last) this.lastLoadedSeq = last.seq;
+  }
+
+  private pump(): void {
+    const limit = this.ordered ? 1 : this.s.config.noseqConcurrency;
+    while (!this.stopped && this.active.size < limit) {
+      if (this.queue.length === 0) this.refill();
+      const rec = this.queue.shift();
+      if (!rec) break;
+      this.deliver(rec);
+    }
+    clearTimeout(this.idleTimer);
+    if (this.active.size === 0 && this.queue.length === 0) {
+      this.idleTimer = setTimeout(() => this.stopIfIdle(), this.s.config.keepPublishersAliveFor * 1000);
+    }
+  }
+
+  private stopIfIdle(): void {
+    // Read the journal, not memory: a message committed since the last wake keeps us alive.
+    if (this.stopped || this.active.size > 0) return;
+    if (this.s.journal.countOpenOutbox(this.opts.subject) > 0) {
+      this.wake();
+      return;
+    }
+    this.opts.requestStop();
+  }
+
+  private deliver(rec: OutboxRecord): void {
+    const m = rec.message;
+    const { id } = rec;
+    const s = this.s;
+    const payload = new TextEncoder().encode(JSON.stringify(m));
+    const logic = deliveryMachine.provide({
+      actors: {
+        publish: fromPromise<void, PublishInput>(async ({ input }) => {
+          const nc = await s.broker.ready();
+          if (input.attempt > 1) {
+            s.metrics.retries.inc({ method: m.method });
+            s.log.info(`resending (attempt ${input.attempt})`, { id, subject: rec.subject });
+          }
+          nc.publish(rec.subject, payload, this.wantsAck ? { reply: this.opts.acks.replySubject(id) } : undefined);
+          // NACK kinds count as delivered once the broker has them.
+          if (!this.wantsAck) await nc.flush();
+        }),
+      },
+    });
+    const actor = createActor(logic, {
+      id: `message-${id}`,
+      input: {
+        id,
+        wantsAck: this.wantsAck,
+        ackTimeoutMs: m.timeout * 1000,
+        retries: m.retries,
+        retryWaitMs: (m.retryWait ?? 0) * 1000,
+        errorBackoffMs: m.timeout * 1000,
+        attempts: rec.attempts,
+      },
+    });
+    this.active.set(id, actor);
+    s.metrics.inflight.inc();
+    this.opts.acks.register(id, (e) => actor.send(e));
+    let lastState: string | undefined;
+    actor.subscribe({
+      next: (snap) => {
+        const state = topState(snap.value);
+        if (state === lastState || snap.status !== 'active') return;
+        lastState = state;
+        s.journal
+          .updateOutbox(id, { state: state as OutboxState, attempts: snap.context.attempts, snapshot: actor.getPersistedSnapshot() })
+          .catch((err: unknown) => s.errors.report({ kind: FailureKind.Journal, text: `journal update failed for ${id}`, messageId: id, error: err }));
+      },
+      complete: () => {
+        const out = actor.getSnapshot().output;
+        if (out) void this.finish(rec, out);
+      },
+      error: (err) => {
+        // A delivery actor must never fail; if it does, the publisher restarts and resumes from the journal.
+        this.opts.fail(err);
+      },
+    });
+    actor.start();
+    actor.send({ type: 'SEND' });
+  }
+
+  private async finish(rec: OutboxRecord, out: DeliveryOutput): Promise<void> {
+    const s = this.s;
+    const { id, message: m, subject } = rec;
+    this.opts.acks.unregister(id);
+    s.metrics.inflight.dec();
+    try {
+      const patch = { state: out.status === 'delivered' ? OutboxState.Delivered : OutboxState.Expired, attempts: out.attempts, finishedAt: Date.now() };
+      await s.journal.updateOutbox(id, {
+        ...patch,
+        ...(out.reply ? { reply: out.reply } : {}),
+        ...(out.lastError !== undefined ? { lastError: out.lastError } : {}),
+      });
+      const audit = { event: out.status, id, subject, attempts: out.attempts } as const;
+      s.audit.append([{ ...audit, ...(out.reply ? { status: out.reply.status } : {}), ...(out.lastError ? { error: out.lastError } : {}) }]);
+      const isErrorLog = m.method === 'ErrorLog';
+      if (out.status === 'expired') {
+        s.metrics.expired.inc({ method: m.method });
+        s.errors.report({
+          kind: FailureKind.DeliveryExpired,
+          text: `delivery to ${m.toNode} expired after ${out.attempts} attempt(s): ${out.lastError ?? 'no ACK'}`,
+          messageId: id,
+          subject,
+          peer: m.toNode,
+          localOnly: isErrorLog,
+        });
+      } else {
+        s.metrics.delivered.inc({ method: m.method });
+        s.log.info(`delivered after ${out.attempts} attempt(s)`, { id, subject, status: out.reply?.status });
+        const reply = out.reply;
+        if (reply && kindIsCommand(m.commandOrEvent)) {
+          // Command kinds bring the output back in the ACK: store it beside the other replies.
+          const file = join(s.config.dataFolder, m.toNode, `${subject}.log`);
+          await mkdir(join(s.config.dataFolder, m.toNode), { recursive: true });
+          if (reply.output) await appendFile(file, reply.output);
+          s.log.info(`${m.method} on ${m.toNode} ${reply.status}${reply.exitCode !== undefined ? ` (exit code ${reply.exitCode})` : ''}`, {
+            id,
+            subject,
+            output: reply.output && reply.output.length > 2000 ? reply.output.slice(0, 2000) + '…' : reply.output,
+          });
+        }
+        if (reply && isFailureStatus(reply.status)) {
+          s.errors.report({
+            kind: reply.status === 'rejected' ? FailureKind.Rejected : FailureKind.MethodFailed,
+            text: `${m.method} on ${m.toNode} ${reply.status}: ${reply.error ?? ''}`.trim(),
+            messageId: id,
+            subject,
+            peer: m.toNode,
+            localOnly: isErrorLog,
+          });
+        }
+      }
+    } catch (err) {
+      s.errors.report({ kind: FailureKind.Journal, text: `could not record the end of delivery ${id}`, messageId: id, subject, error: err });
+    } finally {
+      this.active.delete(id);
+      if (!this.stopped) this.pump();
+    }
+  }
+}
+
+function topState(value: unknown): string {
+  return typeof value === 'string' ? value : Object.keys(value as object)[0]!;
+}

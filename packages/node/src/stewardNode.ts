@@ -1,0 +1,296 @@
+/**
+ * The root node actor and the tree it supervises:
+ *
+ * ```
+ * root (supervisor)
+ * ├── broker        local nats-server, only when this node started one
+ * ├── subscribers   (supervisor) one subscriber per method this node accepts
+ * ├── publishers    (supervisor) one publisher per subject with work, on demand
+ * ├── inputs        (supervisor) inmsg.txt watcher
+ * ├── hello         periodic SayHello to central
+ * ├── housekeeping  wakes publishers of unfinished subjects, prunes the journal
+ * └── metrics       Prometheus endpoint
+ * ```
+ *
+ * The root owns the journal, the broker connection and the error kernel.
+ * Escalation past the root is reported, and the node exits non-zero so the
+ * service manager restarts it.
+ */
+import inspector from 'node:inspector';
+import { join } from 'node:path';
+import { createActor, type Actor } from 'xstate';
+import {
+  Journal,
+  processLogic,
+  supervisorMachine,
+  type ChildSpec,
+  type EscalationError,
+  type SupervisorEvent,
+} from '@steward/core';
+import { AckInbox } from './ackInbox.js';
+import { AuditLog } from './audit.js';
+import { BrokerConnection, defaultBrokerHostPort, EmbeddedBroker, isListening, toServerUrl } from './broker.js';
+import type { NodeConfig } from './config.js';
+import { ErrorKernel, FailureKind } from './errorKernel.js';
+import { InmsgWatcher } from './inmsgFile.js';
+import { createLogger, type Logger } from './logger.js';
+import { methodHandlers } from './methods/index.js';
+import { Metrics } from './metrics.js';
+import { Publisher } from './publisher.js';
+import { NodeServices } from './services.js';
+import { Subscriber } from './subscriber.js';
+import { stewardVersion } from './version.js';
+
+/** Exit code of a node whose supervision tree escalated past the root. */
+export const EXIT_ESCALATED = 70;
+
+/** Options of {@link StewardNode} beyond the configuration. */
+export interface StewardNodeOptions {
+  /** A logger to use instead of the default console logger. */
+  logger?: Logger;
+  /** Log format of the default logger. @defaultValue 'text' */
+  logFormat?: 'text' | 'json';
+}
+
+/** One running steward node. */
+export class StewardNode {
+  readonly log: Logger;
+  private services?: NodeServices;
+  private root?: Actor<typeof supervisorMachine>;
+  private broker?: BrokerConnection;
+  private acks?: AckInbox;
+  private journal?: Journal;
+  private metrics?: Metrics;
+  private timers: NodeJS.Timeout[] = [];
+  private stopping?: Promise<void>;
+  private resolveExit!: (code: number) => void;
+  /** Resolves with the exit code when the node stops (0, or {@link EXIT_ESCALATED}). */
+  readonly exited: Promise<number>;
+
+  constructor(
+    readonly config: NodeConfig,
+    opts: StewardNodeOptions = {},
+  ) {
+    this.log = opts.logger ?? createLogger({ node: config.node, level: config.logLevel, format: opts.logFormat ?? 'text' });
+    this.exited = new Promise((r) => (this.resolveExit = r));
+  }
+
+  /** Opens the journal, starts the actor tree, and resolves once the node receives messages. */
+  async start(): Promise<void> {
+    const c = this.config;
+    const log = this.log;
+    if (c.profilingPort > 0) {
+      inspector.open(c.profilingPort, '127.0.0.1');
+      log.info(`profiling: Node.js inspector on 127.0.0.1:${c.profilingPort}`);
+    }
+    const journal = Journal.open(c.journalPath, { sync: c.journalSync });
+    this.journal = journal;
+    const metrics = new Metrics(c.node);
+    this.metrics = metrics;
+    const errors = new ErrorKernel(c.node, log);
+    errors.listeners.push((f) => metrics.failures.inc({ kind: f.kind }));
+    const audit = new AuditLog(c.auditPath);
+
+    let embedded: EmbeddedBroker | undefined;
+    let addresses = c.brokerAddresses;
+    if (addresses.length === 0) {
+      addresses = [defaultBrokerHostPort];
+      if (c.embeddedBroker && !(await isListening(defaultBrokerHostPort))) {
+        embedded = new EmbeddedBroker(join(c.nodeFolder, 'state', 'nats-server.log'), log);
+      }
+    }
+    const broker = new BrokerConnection(addresses.map(toServerUrl), c.node, log);
+    this.broker = broker;
+    const s = new NodeServices(c, log, journal, broker, errors, audit, metrics);
+    this.services = s;
+    errors.setForwarder((text) => {
+      s.submit([
+        {
+          spec: { toNode: c.centralNodeName, method: 'ErrorLog', commandOrEvent: 'EventACK', data: [text], timeout: c.errorMessageTimeout, retries: c.errorMessageRetries },
+          source: 'errorKernel',
+        },
+      ]).catch((err: unknown) => log.error(`could not queue an ErrorLog for central: ${(err as Error).message}`));
+    });
+    const acks = new AckInbox(log);
+    this.acks = acks;
+
+    const subscribed = new Set<string>();
+    const methods = [...methodHandlers.keys()].filter(
+      (m) => (m !== 'ErrorLog' || c.centralErrorLogger) && (m !== 'SayHello' || c.node === c.centralNodeName),
+    );
+    let markReady!: () => void;
+    const ready = new Promise<void>((r) => (markReady = r));
+
+    const subscriberLogic = processLogic<{ method: string }>(async ({ input, fail }) => {
+      const handler = methodHandlers.get(input.method)!;
+      const sub = new Subscriber({ services: s, method: input.method, handler, fail });
+      await sub.start();
+      subscribed.add(input.method);
+      if (subscribed.size === methods.length) markReady();
+      return sub;
+    });
+    const publisherLogic = processLogic<{ subject: string }>(({ input, fail, sendParent, id }) => {
+      const p = new Publisher({ services: s, acks, subject: input.subject, fail, requestStop: () => sendParent({ type: 'STOP_CHILD', id }) });
+      p.start();
+      return { stop: () => p.stop(), receive: (e) => e.type === 'WAKE' && p.wake() };
+    });
+    const policy = { maxRestarts: c.restartIntensity, withinMs: c.restartPeriod * 1000, onEvent: (e: SupervisorEvent) => this.onSupervisorEvent(e) };
+    const supervisor = (name: string, children: ChildSpec[]): ChildSpec => ({
+      id: name,
+      logic: supervisorMachine,
+      input: { name, children, ...policy },
+    });
+
+    const children: ChildSpec[] = [];
+    if (embedded) {
+      const b = embedded;
+      children.push({
+        id: 'broker',
+        logic: processLogic<undefined>(async ({ fail }) => {
+          await b.start(fail);
+          return { stop: () => b.stop() };
+        }),
+      });
+    }
+    children.push(supervisor('subscribers', methods.map((m) => ({ id: m, logic: subscriberLogic, input: { method: m } }))));
+    children.push(supervisor('publishers', []));
+    children.push(
+      supervisor('inputs', [
+        {
+          id: 'inmsgFile',
+          logic: processLogic<undefined>(async ({ fail }) => {
+            const w = new InmsgWatcher(s, fail);
+            await w.start();
+            return w;
+          }),
+        },
+      ]),
+    );
+    if (c.sayHelloInterval > 0) children.push({ id: 'hello', logic: processLogic<undefined>(() => this.helloProcess()) });
+    children.push({ id: 'housekeeping', logic: processLogic<undefined>(() => this.housekeepingProcess()) });
+    if (c.promHostAndPort && c.promHostAndPort !== 'off') {
+      children.push({
+        id: 'metrics',
+        logic: processLogic<undefined>(async () => {
+          await metrics.listen(c.promHostAndPort);
+          log.info(`metrics on http://${c.promHostAndPort}/metrics`);
+          const gauge = setInterval(() => metrics.brokerConnected.set(broker.connected ? 1 : 0), 1000);
+          return { stop: () => (clearInterval(gauge), metrics.close()) };
+        }),
+      });
+    }
+
+    s.onNewMessages = (subjects) => {
+      const publishers = this.root?.getSnapshot().children.publishers;
+      for (const subject of subjects) {
+        publishers?.send({ type: 'START_CHILD', spec: { id: subject, logic: publisherLogic, input: { subject } } });
+      }
+    };
+
+    const root = createActor(supervisorMachine, {
+      input: { name: 'root', children, ...policy, onEscalate: (err: EscalationError) => void this.escalate(err) },
+    });
+    this.root = root;
+    // An unobserved actor error would crash Node: the root is always observed.
+    root.subscribe({ error: (err) => void this.escalate(err as EscalationError) });
+    broker.start();
+    void broker.ready().then((nc) => {
+      acks.start(nc);
+      // Deliveries queued while the broker was away can go now.
+      s.onNewMessages(journal.openSubjects());
+    });
+    root.start();
+    log.info(`node ${c.node} starting`, { folder: c.nodeFolder, broker: addresses.join(','), version: stewardVersion });
+    if (methods.length === 0) markReady();
+    await ready;
+    const nc = await broker.ready();
+    await nc.flush();
+    s.onNewMessages(journal.openSubjects());
+    log.info(`node ${c.node} ready`, { methods: methods.join(','), openMessages: journal.countOpenOutbox() });
+  }
+
+  private helloProcess() {
+    const s = this.services!;
+    const c = this.config;
+    const hello = () =>
+      s
+        .submit([{ spec: { toNode: c.centralNodeName, method: 'SayHello', commandOrEvent: 'EventNACK', data: [`steward ${stewardVersion}`] }, source: 'hello' }])
+        .catch((err: unknown) => s.log.warn(`could not queue SayHello: ${(err as Error).message}`));
+    void hello();
+    const t = setInterval(() => void hello(), c.sayHelloInterval * 1000);
+    return { stop: () => clearInterval(t) };
+  }
+
+  private housekeepingProcess() {
+    const s = this.services!;
+    // A safety net: a wake lost while a publisher stopped is picked up here.
+    const sweep = setInterval(() => s.onNewMessages(s.journal.openSubjects()), 2000);
+    const prune = () =>
+      s.journal
+        .prune(Date.now() - s.config.journalRetentionDays * 86_400_000)
+        .then((n) => (n.inbox || n.outbox) && s.log.info('pruned the journal', n))
+        .catch((err: unknown) => s.errors.report({ kind: FailureKind.Journal, text: 'journal prune failed', error: err }));
+    void prune();
+    const pruneTimer = setInterval(() => void prune(), 3_600_000);
+    return { stop: () => (clearInterval(sweep), clearInterval(pruneTimer)) };
+  }
+
+  private onSupervisorEvent(e: SupervisorEvent): void {
+    const m = this.metrics;
+    const errors = this.services?.errors;
+    switch (e.type) {
+      case 'child.failed':
+        errors?.report({ kind: FailureKind.ActorCrashed, text: `process ${e.supervisor}/${e.childId} failed`, error: e.error });
+        break;
+      case 'child.restarting':
+        m?.restarts.inc({ process: `${e.supervisor}/${e.childId}` });
+        this.log.warn(`restarting process ${e.supervisor}/${e.childId} in ${e.delayMs} ms (restart ${e.restartCount} within ${this.config.restartPeriod}s)`);
+        break;
+      case 'escalated':
+        m?.escalations.inc({ process: `${e.supervisor}/${e.childId}` });
+        errors?.report({ kind: FailureKind.Escalation, text: `restart intensity exceeded in ${e.supervisor}: ${e.error.message}`, error: e.error });
+        break;
+      default:
+        break;
+    }
+  }
+
+  private async escalate(err: EscalationError): Promise<void> {
+    this.services?.errors.report({
+      kind: FailureKind.Escalation,
+      text: `escalation reached the root: ${err instanceof Error ? err.message : String(err)}; the node exits so its service manager restarts it`,
+      error: err,
+    });
+    // Give the ErrorLog a moment to reach central; it stays journaled and is resent at the next start otherwise.
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline && (this.journal?.countOpenOutbox(`${this.config.centralNodeName}.EventACK.ErrorLog`) ?? 0) > 0) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await this.stop(EXIT_ESCALATED);
+  }
+
+  /** Stops the tree, drains the broker connection and closes the journal. */
+  stop(code = 0): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info(`node ${this.config.node} stopping`);
+      for (const t of this.timers) clearInterval(t);
+      try {
+        this.root?.stop();
+      } catch (err) {
+        this.log.error(`stopping the actor tree failed: ${(err as Error).message}`);
+      }
+      this.acks?.stop();
+      await this.broker?.close().catch(() => undefined);
+      await this.metrics?.close().catch(() => undefined);
+      try {
+        await this.journal?.flush();
+      } catch {
+        // closing below commits what is left
+      }
+      this.journal?.close();
+      this.log.info(`node ${this.config.node} stopped`);
+      this.resolveExit(code);
+    })();
+    return this.stopping;
+  }
+}

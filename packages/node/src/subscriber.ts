@@ -1,0 +1,312 @@
+/**
+ * A subscriber process: receives one method on this node, on
+ * `<node>.<kind>.<method>` for every kind. Each received message becomes an
+ * execution actor. Messages are executed in arrival order per subject (NOSEQ
+ * methods concurrently); a message id already in the inbox is never run
+ * again: a resend is answered with the stored result.
+ */
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { createActor, fromPromise } from 'xstate';
+import {
+  executionMachine,
+  InboxState,
+  isFailureStatus,
+  kindIsCommand,
+  kindWantsAck,
+  methodInfo,
+  parseSubject,
+  parseWireMessage,
+  ResultStatus,
+  subjectOf,
+  ValidationError,
+  type AckReply,
+  type ExecutionResult,
+  type InboxRecord,
+  type MethodOutcome,
+  type OutboxSubmission,
+  type WireMessage,
+} from '@steward/core';
+import { FailureKind } from './errorKernel.js';
+import type { MethodHandler } from './methods/index.js';
+import type { NodeServices } from './services.js';
+
+/** @internal */
+export interface SubscriberOptions {
+  services: NodeServices;
+  method: string;
+  handler: MethodHandler;
+  fail: (err: unknown) => void;
+}
+
+/** An execution in progress (or waiting its turn): where to send its ACK. */
+interface Pending {
+  replyTo?: string;
+  abort?: AbortController;
+  /** Stops the execution actor. */
+  stop?: () => void;
+}
+
+/** Largest payload accepted on a subject, in bytes. */
+export const maxPayloadBytes = 8 * 1024 * 1024;
+
+/** @internal */
+export class Subscriber {
+  private readonly s: NodeServices;
+  private readonly ordered: boolean;
+  private sub?: Subscription;
+  private nc?: NatsConnection;
+  private readonly pending = new Map<string, Pending>();
+  /** Per-subject chains that run ordered messages one after another. */
+  private readonly chains = new Map<string, Promise<void>>();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private stopped = false;
+
+  constructor(private readonly opts: SubscriberOptions) {
+    this.s = opts.services;
+    this.ordered = methodInfo(opts.method)?.ordered ?? true;
+  }
+
+  /** The subject pattern this subscriber listens on. */
+  get pattern(): string {
+    return `${this.s.config.node}.*.${this.opts.method}`;
+  }
+
+  /** Resumes unfinished executions from the journal, then subscribes. */
+  async start(): Promise<void> {
+    await this.recover();
+    const nc = await this.s.broker.ready();
+    if (this.stopped) return;
+    this.nc = nc;
+    this.sub = nc.subscribe(this.pattern, {
+      callback: (err, msg) => {
+        if (err) {
+          this.opts.fail(err);
+          return;
+        }
+        this.onMessage(msg).catch((e: unknown) =>
+          this.s.errors.report({ kind: FailureKind.ActorCrashed, text: `subscriber ${this.pattern} failed on a message`, subject: msg.subject, error: e }),
+        );
+      },
+    });
+    await nc.flush();
+  }
+
+  /** Unsubscribes and stops executions; their inbox state stays for recovery. */
+  stop(): void {
+    this.stopped = true;
+    this.sub?.unsubscribe();
+    for (const p of this.pending.values()) p.stop?.();
+  }
+
+  private async recover(): Promise<void> {
+    for (const rec of this.s.journal.openInbox()) {
+      if (rec.message.method !== this.opts.method) continue;
+      this.pending.set(rec.id, {});
+      if (rec.state === InboxState.Running && !this.opts.handler.idempotent && !rec.message.rerunInterrupted) {
+        await this.interrupted(rec);
+        continue;
+      }
+      this.s.log.info(rec.state === InboxState.Running ? 'resuming interrupted execution' : 'resuming received message', {
+        id: rec.id,
+        subject: rec.subject,
+      });
+      this.enqueue(rec.message, rec.subject, rec.progress);
+    }
+  }
+
+  /** A non-idempotent execution was cut by a crash: report it instead of running it twice. */
+  private async interrupted(rec: InboxRecord): Promise<void> {
+    const m = rec.message;
+    const result: AckReply = {
+      id: m.id,
+      node: this.s.config.node,
+      status: ResultStatus.Interrupted,
+      error: 'the node stopped while this ran; it was not run again (set "rerunInterrupted": true to re-run)',
+    };
+    const followUp = this.followUp(m, result);
+    await this.s.journal.updateInbox(m.id, { state: InboxState.Interrupted, result, finishedAt: Date.now() }, followUp);
+    this.pending.delete(m.id);
+    if (followUp) this.s.onNewMessages([followUp.subject]);
+    this.s.errors.report({ kind: FailureKind.Interrupted, text: `${m.method} from ${m.fromNode} interrupted by a node restart`, messageId: m.id, subject: rec.subject, peer: m.fromNode });
+  }
+
+  private async onMessage(msg: Msg): Promise<void> {
+    const parsed = parseSubject(msg.subject);
+    if (!parsed) return;
+    const kind = parsed.kind;
+    let m: WireMessage;
+    try {
+      if (msg.data.length > maxPayloadBytes) throw new ValidationError([{ field: '(payload)', reason: `larger than ${maxPayloadBytes} bytes` }]);
+      m = parseWireMessage(JSON.parse(new TextDecoder().decode(msg.data)));
+      const problems = [];
+      if (m.toNode !== this.s.config.node) problems.push({ field: 'toNode', reason: `is "${m.toNode}" but arrived at node "${this.s.config.node}"` });
+      if (m.method !== parsed.method) problems.push({ field: 'method', reason: `is "${m.method}" but arrived on subject ${msg.subject}` });
+      if (m.commandOrEvent !== kind) problems.push({ field: 'commandOrEvent', reason: `is "${m.commandOrEvent}" but arrived on subject ${msg.subject}` });
+      if (problems.length) throw new ValidationError(problems);
+    } catch (err) {
+      const text = err instanceof SyntaxError ? `not JSON: ${err.message}` : (err as Error).message;
+      this.s.errors.report({ kind: FailureKind.BadInput, text: `refused a message on ${msg.subject}: ${text}`, subject: msg.subject });
+      if (msg.reply) this.respond(msg.reply, { id: '', node: this.s.config.node, status: ResultStatus.Rejected, error: text });
+      return;
+    }
+
+    const known = this.pending.get(m.id);
+    if (known) {
+      // A resend while the first copy is still queued or running: answer it when that finishes.
+      if (msg.reply) known.replyTo = msg.reply;
+      if (kind === 'EventACK' && msg.reply) this.respond(msg.reply, this.receivedAck(m.id, true));
+      this.s.metrics.duplicates.inc({ method: m.method });
+      return;
+    }
+    const stored = this.s.journal.getInbox(m.id);
+    if (stored) {
+      this.s.metrics.duplicates.inc({ method: m.method });
+      this.s.log.info('duplicate answered from the journal, not run again', { id: m.id, subject: msg.subject });
+      if (msg.reply) {
+        const reply = stored.result && kindIsCommand(kind) ? { ...stored.result, duplicate: true } : this.receivedAck(m.id, true);
+        this.respond(msg.reply, reply);
+      }
+      return;
+    }
+
+    const pending: Pending = msg.reply ? { replyTo: msg.reply } : {};
+    this.pending.set(m.id, pending);
+    try {
+      // Durable before the ACK and before any effect: a crash after this point can never run it twice.
+      await this.s.journal.insertInbox(m, msg.subject);
+    } catch (err) {
+      this.pending.delete(m.id);
+      this.s.errors.report({ kind: FailureKind.Journal, text: 'could not journal a received message; not ACKed, the sender will resend', messageId: m.id, subject: msg.subject, error: err });
+      return;
+    }
+    if (kind === 'EventACK' && pending.replyTo) {
+      this.respond(pending.replyTo, this.receivedAck(m.id, false));
+      delete pending.replyTo;
+    }
+    this.enqueue(m, msg.subject, undefined);
+  }
+
+  private receivedAck(id: string, duplicate: boolean): AckReply {
+    return { id, node: this.s.config.node, status: ResultStatus.Received, ...(duplicate ? { duplicate } : {}) };
+  }
+
+  private enqueue(m: WireMessage, subject: string, progress: unknown): void {
+    if (this.ordered) {
+      const prev = this.chains.get(subject) ?? Promise.resolve();
+      const next = prev.then(() => this.execute(m, subject, progress));
+      this.chains.set(subject, next);
+      void next.then(() => {
+        if (this.chains.get(subject) === next) this.chains.delete(subject);
+      });
+    } else {
+      void this.withSlot(() => this.execute(m, subject, progress));
+    }
+  }
+
+  private async withSlot(fn: () => Promise<void>): Promise<void> {
+    if (this.running >= this.s.config.noseqConcurrency) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    try {
+      await fn();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Runs one message through its execution actor; resolves when it has replied. Never rejects. */
+  private execute(m: WireMessage, subject: string, storedProgress: unknown): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const s = this.s;
+    const handler = this.opts.handler;
+    const pending = this.pending.get(m.id) ?? {};
+    this.pending.set(m.id, pending);
+    const kind = m.commandOrEvent;
+    const logic = executionMachine.provide({
+      actors: {
+        method: fromPromise<MethodOutcome, { id: string }>(async ({ signal }) => {
+          const base = { services: s, message: m, subject };
+          const progress = storedProgress ?? (handler.prepare ? await handler.prepare(base) : undefined);
+          // "running" is durable before the method's first effect, so a crash is seen as an interruption.
+          await s.journal.updateInbox(m.id, { state: InboxState.Running, startedAt: Date.now(), ...(progress !== undefined ? { progress } : {}) });
+          return handler.run({ ...base, signal, progress });
+        }),
+        reply: fromPromise<void, ExecutionResult>(async ({ input }) => {
+          await this.finish(m, subject, input);
+        }),
+      },
+    });
+    return new Promise<void>((resolve) => {
+      const actor = createActor(logic, {
+        id: `execution-${m.id}`,
+        input: { id: m.id, methodTimeoutMs: m.methodTimeout < 0 ? -1 : m.methodTimeout * 1000 },
+      });
+      pending.stop = () => {
+        actor.stop();
+        resolve();
+      };
+      actor.subscribe({
+        complete: () => resolve(),
+        error: (err) => {
+          s.errors.report({ kind: FailureKind.ActorCrashed, text: `execution actor of ${m.id} failed`, messageId: m.id, subject, error: err });
+          this.pending.delete(m.id);
+          resolve();
+        },
+      });
+      actor.start();
+    });
+  }
+
+  private async finish(m: WireMessage, subject: string, result: ExecutionResult): Promise<void> {
+    const s = this.s;
+    const reply: AckReply = { id: m.id, node: s.config.node, status: result.status, output: result.output };
+    if (result.error !== undefined) reply.error = result.error;
+    if (result.exitCode !== undefined) reply.exitCode = result.exitCode;
+    const followUp = this.followUp(m, reply);
+    await s.journal.updateInbox(m.id, { state: result.status, result: reply, finishedAt: Date.now() }, followUp);
+    if (followUp) s.onNewMessages([followUp.subject]);
+    s.metrics.executions.inc({ method: m.method, status: result.status });
+    const pending = this.pending.get(m.id);
+    this.pending.delete(m.id);
+    if (kindIsCommand(m.commandOrEvent) && kindWantsAck(m.commandOrEvent) && pending?.replyTo) this.respond(pending.replyTo, reply);
+    if (isFailureStatus(result.status)) {
+      s.errors.report({
+        kind: result.status === 'rejected' ? FailureKind.Rejected : FailureKind.MethodFailed,
+        text: `${m.method} from ${m.fromNode} ${result.status}: ${result.error ?? ''}`.trim(),
+        messageId: m.id,
+        subject,
+        peer: m.fromNode,
+        localOnly: m.method === 'ErrorLog',
+      });
+    } else {
+      s.log.info(`${m.method} ${result.status}`, { id: m.id, subject, from: m.fromNode });
+    }
+  }
+
+  /** The reply message an Event request answers with (CLICommandRequest → CLICommandReply), if any. */
+  private followUp(m: WireMessage, reply: AckReply): OutboxSubmission | undefined {
+    const replyMethod = methodInfo(m.method)?.replyMethod;
+    if (!replyMethod || kindIsCommand(m.commandOrEvent)) return undefined;
+    let text = reply.output ?? '';
+    if (isFailureStatus(reply.status)) text += `${text && !text.endsWith('\n') ? '\n' : ''}steward: ${m.method} ${reply.status}: ${reply.error ?? ''}\n`;
+    const spec = {
+      toNode: m.fromNode,
+      method: replyMethod,
+      commandOrEvent: 'EventACK' as const,
+      data: [text],
+      ...(m.requestTimeout !== undefined ? { timeout: m.requestTimeout } : {}),
+      ...(m.requestRetries !== undefined ? { retries: m.requestRetries } : {}),
+    };
+    const message: WireMessage = { ...this.s.toWire(spec), previousMessageId: m.id };
+    return { message, subject: subjectOf(spec), sourceKey: `reply:${m.id}` };
+  }
+
+  private respond(replyTo: string, reply: AckReply): void {
+    try {
+      this.nc?.publish(replyTo, JSON.stringify(reply));
+    } catch (err) {
+      this.s.log.warn(`could not send ACK: ${(err as Error).message}`, { id: reply.id });
+    }
+  }
+}
