@@ -4,7 +4,7 @@
  * by a stand-in script that behaves like a node.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -144,19 +144,21 @@ describe('startNatsServer', () => {
 
   it('waits for a given port that is busy at first', async () => {
     const port = await freePort();
+    const dir = await makeTempDir('steward-harness-busy-');
+    const logFile = join(dir, 'nats-server.log');
     const squatter = await listen(port);
-    const starting = startNatsServer({ port });
-    // The server must be retrying against the busy port before it is released.
-    const dir = await waitFor(() => startingDir(port), {
-      message: `no nats-server log mentioning port ${port}`,
-    });
-    await waitFor(() => readFileOr(join(dir, 'nats-server.log')).includes('address already in use'), {
-      message: () => `nats-server did not hit the busy port:\n${readFileOr(join(dir, 'nats-server.log'))}`,
+    const starting = startNatsServer({ port, dir });
+    // Observed when awaited below; this only keeps an early failure from being "unhandled".
+    starting.catch(() => undefined);
+    // Release the port only once the server has run into it.
+    await waitFor(() => readFileOr(logFile).includes('address already in use'), {
+      message: () => `nats-server did not hit the busy port ${port}:\n${readFileOr(logFile)}`,
     });
     await new Promise<void>((resolve) => squatter.close(() => resolve()));
     const late = await starting;
     try {
       assert.equal(late.port, port);
+      assert.equal(late.logFile, logFile);
       assert.ok(await readNatsInfo(port));
     } finally {
       await late.stop();
@@ -164,10 +166,11 @@ describe('startNatsServer', () => {
   });
 
   it('fails with the log tail when nats-server exits at start', async () => {
-    await assert.rejects(startNatsServer({ args: ['--no-such-flag'] }), (error: unknown) => {
+    const missing = join(await makeTempDir('steward-harness-conf-'), 'missing.conf');
+    await assert.rejects(startNatsServer({ args: ['-c', missing] }), (error: unknown) => {
       assert.ok(error instanceof ProcessStartError);
-      assert.match(error.message, /exited before it was ready/);
-      assert.match(error.message, /no-such-flag/);
+      assert.match(error.message, /exited before it was ready \(exit code \d+\)/);
+      assert.ok(error.message.includes(missing), error.message);
       return true;
     });
   });
@@ -179,25 +182,12 @@ describe('startNatsServer', () => {
       () => findNatsServer({ path: empty, fallbackDirs: [] }),
       (error: unknown) => {
         assert.ok(error instanceof NatsServerNotFoundError);
-        assert.match(
-          error.message,
-          /^nats-server not found: install it with `sudo apt-get install nats-server`/,
-        );
+        assert.match(error.message, /^nats-server not found: install it with `sudo apt-get install nats-server`/);
         return true;
       },
     );
   });
 });
-
-/** The folder of the test nats-server whose log shows it was started on `port`, if any yet. */
-function startingDir(port: number): string | undefined {
-  for (const entry of readdirSync(tmpdir())) {
-    if (!entry.startsWith('steward-nats-')) continue;
-    const dir = join(tmpdir(), entry);
-    if (readFileOr(join(dir, 'nats-server.log')).includes(`-p ${port} `)) return dir;
-  }
-  return undefined;
-}
 
 describe('waitFor', () => {
   it('resolves with the first truthy value, polling past falsy ones', async () => {
@@ -233,6 +223,7 @@ describe('waitFor', () => {
         return `state is ${readFileOr(file)}`;
       },
     });
+    waiting.catch(() => undefined);
     await writeFile(file, 'second');
     await assert.rejects(waiting, (error: unknown) => {
       assert.ok(error instanceof WaitForTimeoutError);
@@ -414,15 +405,12 @@ describe('startNode (with a stand-in node)', () => {
 
   it('fails with the log tail when the node exits before it is ready', async () => {
     const folder = await makeTempDir('steward-harness-node-');
-    await assert.rejects(
-      startNode({ name: 'gamma', folder, entry, env: { STAND_IN_FAIL: 'bad config' } }),
-      (error: unknown) => {
-        assert.ok(error instanceof ProcessStartError);
-        assert.match(error.message, /node gamma exited before it was ready \(exit code 3\)/);
-        assert.match(error.message, /boom: bad config/);
-        return true;
-      },
-    );
+    await assert.rejects(startNode({ name: 'gamma', folder, entry, env: { STAND_IN_FAIL: 'bad config' } }), (error: unknown) => {
+      assert.ok(error instanceof ProcessStartError);
+      assert.match(error.message, /node gamma exited before it was ready \(exit code 3\)/);
+      assert.match(error.message, /boom: bad config/);
+      return true;
+    });
   });
 
   it('stopAll kills the nodes still running', async () => {

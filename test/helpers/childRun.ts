@@ -57,7 +57,7 @@ export class ChildRun {
   readonly pid: number | undefined;
   /** The file receiving the process's stdout and stderr. */
   readonly logFile: string;
-  /** Byte length of the log file just before this run started writing to it. */
+  /** Byte length of the log file after this run's banner, where its own output begins. */
   readonly logOffset: number;
   /** Resolves when the process has exited (never rejects). */
   readonly exited: Promise<ExitInfo>;
@@ -79,7 +79,7 @@ export class ChildRun {
       };
       child.once('exit', (code, signal) => finish({ code, signal }));
       // 'error' without a pid means the spawn failed and 'exit' will not follow.
-      child.once('error', (error) => {
+      child.on('error', (error) => {
         if (child.pid === undefined) finish({ code: null, signal: null, error });
       });
     });
@@ -140,10 +140,7 @@ export class ChildRun {
     if (!this.running) return this.exited;
     this.child.kill('SIGTERM');
     const ac = new AbortController();
-    const graceful = await Promise.race([
-      this.exited,
-      sleep(graceMs, undefined, { signal: ac.signal }).catch(() => undefined),
-    ]);
+    const graceful = await Promise.race([this.exited, sleep(graceMs, undefined, { signal: ac.signal }).catch(() => undefined)]);
     ac.abort();
     return graceful ?? this.kill9();
   }

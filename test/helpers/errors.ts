@@ -18,8 +18,7 @@ export class NatsServerNotFoundError extends HarnessError {
   readonly searched: string[];
   constructor(searched: string[], options?: ErrorOptions) {
     super(
-      'nats-server not found: install it with `sudo apt-get install nats-server` ' +
-        `(searched ${searched.join(', ') || 'nothing'})`,
+      'nats-server not found: install it with `sudo apt-get install nats-server` ' + `(searched ${searched.join(', ') || 'nothing'})`,
       options,
     );
     this.name = 'NatsServerNotFoundError';

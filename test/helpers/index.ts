@@ -5,19 +5,9 @@
 export { ChildRun, describeExit, startBanner } from './childRun.js';
 export type { ChildRunOptions, ExitInfo } from './childRun.js';
 export { cleanupHarness } from './cleanup.js';
-export {
-  HarnessError,
-  NatsServerNotFoundError,
-  ProcessStartError,
-  WaitForTimeoutError,
-} from './errors.js';
+export { HarnessError, NatsServerNotFoundError, ProcessStartError, WaitForTimeoutError } from './errors.js';
 export { freePort } from './freePort.js';
-export {
-  findNatsServer,
-  readNatsInfo,
-  startNatsServer,
-  stopAllNatsServers,
-} from './natsServer.js';
+export { findNatsServer, readNatsInfo, startNatsServer, stopAllNatsServers } from './natsServer.js';
 export type { FindNatsServerOptions, NatsServerHandle, NatsServerOptions } from './natsServer.js';
 export { repoRoot, startNode, stewardBin, stopAll } from './stewardNode.js';
 export type { NodeHandle, StartNodeOptions } from './stewardNode.js';

@@ -144,11 +144,7 @@ export async function stopAllNatsServers(): Promise<void> {
  * Connects to a NATS port and returns the server's `INFO` greeting, parsed,
  * or `undefined` when nothing NATS-like answers within `timeoutMs`.
  */
-export function readNatsInfo(
-  port: number,
-  host = '127.0.0.1',
-  timeoutMs = 2_000,
-): Promise<Record<string, unknown> | undefined> {
+export function readNatsInfo(port: number, host = '127.0.0.1', timeoutMs = 2_000): Promise<Record<string, unknown> | undefined> {
   return new Promise((resolve) => {
     let received = '';
     const socket = connect({ port, host });
@@ -188,13 +184,7 @@ class NatsServer implements NatsServerHandle {
   private monitor: number;
   private run: ChildRun | undefined;
 
-  constructor(
-    bin: string,
-    dir: string,
-    extraArgs: string[],
-    port: number | undefined,
-    monitorPort: number,
-  ) {
+  constructor(bin: string, dir: string, extraArgs: string[], port: number | undefined, monitorPort: number) {
     this.bin = bin;
     this.extraArgs = extraArgs;
     this.dir = dir;
@@ -258,8 +248,7 @@ class NatsServer implements NatsServerHandle {
       const log = run.output();
       if (!log.includes('address already in use') || Date.now() >= deadline) {
         throw new ProcessStartError(
-          `nats-server exited before it was ready (${describeExit(exit)}); ` +
-            `log ${this.logFile}:\n${tailLines(log)}`,
+          `nats-server exited before it was ready (${describeExit(exit)}); ` + `log ${this.logFile}:\n${tailLines(log)}`,
           { cause: exit.error },
         );
       }
@@ -275,17 +264,7 @@ class NatsServer implements NatsServerHandle {
   }
 
   private spawn(): ChildRun {
-    const args = [
-      '-a',
-      '127.0.0.1',
-      '-p',
-      String(this.port),
-      '-m',
-      String(this.monitor),
-      '-sd',
-      this.storeDir,
-      ...this.extraArgs,
-    ];
+    const args = ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitor), '-sd', this.storeDir, ...this.extraArgs];
     this.run = ChildRun.start({
       command: this.bin,
       args,

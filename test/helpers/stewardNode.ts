@@ -195,9 +195,7 @@ class StewardNode implements NodeHandle {
       });
     } catch (error) {
       await run.kill9();
-      throw error instanceof WaitForTimeoutError
-        ? new ProcessStartError(error.message, { cause: error })
-        : error;
+      throw error instanceof WaitForTimeoutError ? new ProcessStartError(error.message, { cause: error }) : error;
     }
     if (outcome !== 'ready') {
       throw new ProcessStartError(

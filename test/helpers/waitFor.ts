@@ -31,10 +31,7 @@ export interface WaitForOptions {
   message: string | (() => string);
 }
 
-type Outcome<T> =
-  | { type: 'value'; value: T }
-  | { type: 'error'; error: unknown }
-  | { type: 'pending' };
+type Outcome<T> = { type: 'value'; value: T } | { type: 'error'; error: unknown } | { type: 'pending' };
 
 /**
  * Calls `fn` until it returns (or resolves to) a truthy value and resolves
@@ -47,10 +44,7 @@ type Outcome<T> =
  *
  * @throws {@link WaitForTimeoutError} when the deadline passes first.
  */
-export async function waitFor<T>(
-  fn: () => T | Promise<T>,
-  opts: WaitForOptions,
-): Promise<Exclude<T, Falsy>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitForOptions): Promise<Exclude<T, Falsy>> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const intervalMs = opts.intervalMs ?? 100;
   const deadline = Date.now() + timeoutMs;

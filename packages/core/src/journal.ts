@@ -231,12 +231,30 @@ export class Journal {
     return this.write((db) => {
       const sets: string[] = ['updated_at = @now'];
       const params: Record<string, unknown> = { id, now: Date.now() };
-      if (patch.state !== undefined) (sets.push('state = @state'), (params.state = patch.state));
-      if (patch.attempts !== undefined) (sets.push('attempts = @attempts'), (params.attempts = patch.attempts));
-      if (patch.snapshot !== undefined) (sets.push('snapshot = @snapshot'), (params.snapshot = JSON.stringify(patch.snapshot)));
-      if (patch.reply !== undefined) (sets.push('reply = @reply'), (params.reply = JSON.stringify(patch.reply)));
-      if (patch.lastError !== undefined) (sets.push('last_error = @lastError'), (params.lastError = patch.lastError));
-      if (patch.finishedAt !== undefined) (sets.push('finished_at = @finishedAt'), (params.finishedAt = patch.finishedAt));
+      if (patch.state !== undefined) {
+        sets.push('state = @state');
+        params.state = patch.state;
+      }
+      if (patch.attempts !== undefined) {
+        sets.push('attempts = @attempts');
+        params.attempts = patch.attempts;
+      }
+      if (patch.snapshot !== undefined) {
+        sets.push('snapshot = @snapshot');
+        params.snapshot = JSON.stringify(patch.snapshot);
+      }
+      if (patch.reply !== undefined) {
+        sets.push('reply = @reply');
+        params.reply = JSON.stringify(patch.reply);
+      }
+      if (patch.lastError !== undefined) {
+        sets.push('last_error = @lastError');
+        params.lastError = patch.lastError;
+      }
+      if (patch.finishedAt !== undefined) {
+        sets.push('finished_at = @finishedAt');
+        params.finishedAt = patch.finishedAt;
+      }
       db.prepare(`UPDATE outbox SET ${sets.join(', ')} WHERE id = @id`).run(params);
     }) as Promise<void>;
   }
@@ -290,11 +308,26 @@ export class Journal {
     return this.write((db) => {
       const sets: string[] = [];
       const params: Record<string, unknown> = { id };
-      if (patch.state !== undefined) (sets.push('state = @state'), (params.state = patch.state));
-      if (patch.result !== undefined) (sets.push('result = @result'), (params.result = JSON.stringify(patch.result)));
-      if (patch.progress !== undefined) (sets.push('progress = @progress'), (params.progress = JSON.stringify(patch.progress)));
-      if (patch.startedAt !== undefined) (sets.push('started_at = @startedAt'), (params.startedAt = patch.startedAt));
-      if (patch.finishedAt !== undefined) (sets.push('finished_at = @finishedAt'), (params.finishedAt = patch.finishedAt));
+      if (patch.state !== undefined) {
+        sets.push('state = @state');
+        params.state = patch.state;
+      }
+      if (patch.result !== undefined) {
+        sets.push('result = @result');
+        params.result = JSON.stringify(patch.result);
+      }
+      if (patch.progress !== undefined) {
+        sets.push('progress = @progress');
+        params.progress = JSON.stringify(patch.progress);
+      }
+      if (patch.startedAt !== undefined) {
+        sets.push('started_at = @startedAt');
+        params.startedAt = patch.startedAt;
+      }
+      if (patch.finishedAt !== undefined) {
+        sets.push('finished_at = @finishedAt');
+        params.finishedAt = patch.finishedAt;
+      }
       if (sets.length) db.prepare(`UPDATE inbox SET ${sets.join(', ')} WHERE id = @id`).run(params);
       if (followUp) {
         const key = followUp.sourceKey;

@@ -327,10 +327,9 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string "${printable(v).slice(0, 40)}"`;
   if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v)}`;
+  return `${typeof v} ${String(v as string | number | boolean | bigint | symbol | undefined)}`;
 }
 
 function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

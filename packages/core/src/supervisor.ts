@@ -92,7 +92,8 @@ export interface SupervisorInput extends Partial<RestartPolicy> {
   /**
    * Called instead of failing the supervisor when the restart intensity is
    * exceeded; meant for the root, where the runtime logs, reports and exits.
-   * The supervisor stops all its children first and then stays idle.
+   * It is called once all children are stopped (an async `Process.stop()`
+   * may still be running); the supervisor then stays idle.
    * @defaultValue none: the supervisor fails with the {@link EscalationError}
    */
   onEscalate?: (error: EscalationError) => void;
@@ -116,8 +117,8 @@ export type SupervisorMachineEvent =
   | { type: 'RESTART'; id: string }
   /** @internal Raised when the restart intensity is exceeded. */
   | { type: 'ESCALATE'; error: EscalationError }
-  /** @internal Sent to itself once the children are stopped, to fail. */
-  | { type: 'FAIL'; error: EscalationError };
+  /** @internal Sent to itself once the children are stopped, to hand the escalation up. */
+  | { type: 'ESCALATE_UP'; error: EscalationError };
 
 /** Outcome of {@link nextRestartDecision}. */
 export type RestartDecision =
@@ -149,7 +150,10 @@ interface ChildRecord {
 interface SupervisorContext {
   name: string;
   policy: RestartPolicy;
-  children: Record<string, ChildRecord>;
+  /** The children to start once the actor runs; see `startInitialChildren`. */
+  initialChildren: readonly ChildSpec[];
+  /** A Map, not a Record: it keeps start order for any id (even `"1"` or `__proto__`). */
+  children: ReadonlyMap<string, ChildRecord>;
   onEvent: ((event: SupervisorEvent) => void) | undefined;
   onEscalate: ((error: EscalationError) => void) | undefined;
 }
@@ -173,15 +177,23 @@ function initialContext(input: SupervisorInput): SupervisorContext {
     // `!(v >= 0)` also rejects NaN; Infinity stays allowed ("never escalate").
     if (!(value >= 0)) problems.push({ field, reason: `must be a number >= 0, got ${String(value)}` });
   }
-  const children: Record<string, ChildRecord> = {};
-  for (const spec of input.children ?? []) {
-    if (children[spec.id]) problems.push({ field: `children`, reason: `duplicate child id "${spec.id}"` });
-    children[spec.id] = { spec, restarts: [], status: 'running' };
+  const initialChildren = input.children ?? [];
+  const ids = new Set<string>();
+  for (const { id } of initialChildren) {
+    if (ids.has(id)) problems.push({ field: 'children', reason: `duplicate child id "${id}"` });
+    ids.add(id);
   }
   // Thrown here, the error puts the actor in `error` status: the parent (or
   // the caller's error observer) sees it like any other failure.
   if (problems.length > 0) throw new ValidationError(problems);
-  return { name: input.name, policy, children, onEvent: input.onEvent, onEscalate: input.onEscalate };
+  return {
+    name: input.name,
+    policy,
+    initialChildren,
+    children: new Map(),
+    onEvent: input.onEvent,
+    onEscalate: input.onEscalate,
+  };
 }
 
 function notify(context: SupervisorContext, event: SupervisorEvent): void {
@@ -195,6 +207,18 @@ function notify(context: SupervisorContext, event: SupervisorEvent): void {
 
 const ERROR_PREFIX = 'xstate.error.actor.';
 const DONE_PREFIX = 'xstate.done.actor.';
+
+/** Copy of `children` with `id` set to `record`, or removed when `record` is undefined. */
+function withChild(
+  children: ReadonlyMap<string, ChildRecord>,
+  id: string,
+  record?: ChildRecord,
+): ReadonlyMap<string, ChildRecord> {
+  const next = new Map(children);
+  if (record) next.set(id, record);
+  else next.delete(id);
+  return next;
+}
 
 function restartTimerId(childId: string): string {
   return `restart:${childId}`;
@@ -228,9 +252,12 @@ export const supervisorMachine = setup({
   // this way, XState's types let spawnChild take an inline logic with an id.
   actors: {} as Record<string, AnyActorLogic>,
   actions: {
-    startInitialChildren: enqueueActions(({ context, enqueue }) => {
-      for (const { spec } of Object.values(context.children)) {
-        enqueue.spawnChild(spec.logic, { id: spec.id, input: spec.input });
+    startInitialChildren: enqueueActions(({ context, self, enqueue }) => {
+      // Not spawned here: children spawned during the initial step are started
+      // by XState in `Object.values(children)` order, which puts ids like "1"
+      // first. Queued START_CHILD events start them one by one, in our order.
+      for (const spec of context.initialChildren) {
+        enqueue.sendTo(self, { type: 'START_CHILD', spec });
       }
     }),
 
@@ -245,7 +272,7 @@ export const supervisorMachine = setup({
       } else {
         return;
       }
-      const record = context.children[childId];
+      const record = context.children.get(childId);
       // A child that was stopped, or is already waiting for its restart, has
       // nothing left to restart.
       if (record?.status !== 'running' || !isCurrentFailure(self, event, childId)) return;
@@ -256,7 +283,7 @@ export const supervisorMachine = setup({
       enqueue.stopChild(childId);
       const decision = nextRestartDecision(record.restarts, Date.now(), context.policy);
       enqueue.assign({
-        children: { ...context.children, [childId]: { ...record, restarts: decision.recent, status: 'restarting' } },
+        children: withChild(context.children, childId, { ...record, restarts: decision.recent, status: 'restarting' }),
       });
       if (decision.action === 'escalate') {
         const { maxRestarts, withinMs } = context.policy;
@@ -278,11 +305,11 @@ export const supervisorMachine = setup({
 
     restartChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RESTART') return;
-      const record = context.children[event.id];
+      const record = context.children.get(event.id);
       if (record?.status !== 'restarting') return;
       const { spec } = record;
       enqueue.spawnChild(spec.logic, { id: spec.id, input: spec.input });
-      enqueue.assign({ children: { ...context.children, [spec.id]: { ...record, status: 'running' } } });
+      enqueue.assign({ children: withChild(context.children, spec.id, { ...record, status: 'running' }) });
       const restartCount = record.restarts.length;
       enqueue(() =>
         notify(context, { type: 'child.restarted', supervisor: context.name, childId: spec.id, restartCount }),
@@ -292,79 +319,74 @@ export const supervisorMachine = setup({
     forgetDoneChild: enqueueActions(({ context, event, enqueue }) => {
       if (!event.type.startsWith(DONE_PREFIX)) return;
       const childId = event.type.slice(DONE_PREFIX.length);
-      if (context.children[childId]?.status !== 'running') return;
+      if (context.children.get(childId)?.status !== 'running') return;
       // Finishing is the child's own decision; restarting it would loop.
       enqueue.stopChild(childId);
-      const { [childId]: _done, ...rest } = context.children;
-      enqueue.assign({ children: rest });
+      enqueue.assign({ children: withChild(context.children, childId) });
       enqueue(() => notify(context, { type: 'child.done', supervisor: context.name, childId }));
     }),
 
     startChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'START_CHILD') return;
       const { spec } = event;
-      const record = context.children[spec.id];
+      const record = context.children.get(spec.id);
       if (record?.status === 'running') {
         enqueue.sendTo(spec.id, { type: 'WAKE' });
       } else if (record?.status === 'restarting') {
         // Starting now would bypass the backoff; the new spec is used when
         // the pending restart fires.
-        enqueue.assign({ children: { ...context.children, [spec.id]: { ...record, spec } } });
+        enqueue.assign({ children: withChild(context.children, spec.id, { ...record, spec }) });
       } else {
         enqueue.spawnChild(spec.logic, { id: spec.id, input: spec.input });
-        enqueue.assign({ children: { ...context.children, [spec.id]: { spec, restarts: [], status: 'running' } } });
+        enqueue.assign({ children: withChild(context.children, spec.id, { spec, restarts: [], status: 'running' }) });
       }
     }),
 
     stopChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'STOP_CHILD') return;
-      const record = context.children[event.id];
+      const record = context.children.get(event.id);
       if (!record) return;
       if (record.status === 'running') enqueue.stopChild(event.id);
       else enqueue.cancel(restartTimerId(event.id));
-      const { [event.id]: _stopped, ...rest } = context.children;
-      enqueue.assign({ children: rest });
+      enqueue.assign({ children: withChild(context.children, event.id) });
     }),
 
     sendToChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'SEND_TO_CHILD') return;
       // sendTo throws for an id that has no actor, so check first.
-      if (context.children[event.id]?.status === 'running') enqueue.sendTo(event.id, event.event);
+      if (context.children.get(event.id)?.status === 'running') enqueue.sendTo(event.id, event.event);
     }),
 
     stopAllChildren: enqueueActions(({ context, enqueue }) => {
-      for (const [id, record] of Object.entries(context.children)) {
+      for (const [id, record] of context.children) {
         if (record.status === 'running') enqueue.stopChild(id);
         else enqueue.cancel(restartTimerId(id));
       }
-      enqueue.assign({ children: {} });
+      enqueue.assign({ children: new Map() });
     }),
 
     reportEscalation: enqueueActions(({ context, event, self, enqueue }) => {
       if (event.type !== 'ESCALATE') return;
       const { error } = event;
       enqueue(() => notify(context, { type: 'escalated', supervisor: context.name, childId: error.childId, error }));
-      const { onEscalate } = context;
-      if (onEscalate) {
-        enqueue(() => {
-          try {
-            onEscalate(error);
-          } catch (err) {
-            console.error(`supervisor "${context.name}": onEscalate threw`, err);
-          }
-        });
-      } else {
-        // Failing right here would abort this transition, and with it the
-        // deferred stops of our children, leaving them running as orphans.
-        // A sent (not raised) event is processed after those stops ran.
-        enqueue.sendTo(self, { type: 'FAIL', error });
-      }
+      // XState stops children at the end of this step. A sent (not raised)
+      // event is processed after that, so whoever gets the escalation finds
+      // the sub-tree already stopped, and failing does not abort the stops.
+      enqueue.sendTo(self, { type: 'ESCALATE_UP', error });
     }),
 
-    fail: ({ event }) => {
-      // Throwing from an action is how a machine fails: XState puts this
-      // actor in `error` status and sends `xstate.error.actor.<id>` to its parent.
-      if (event.type === 'FAIL') throw event.error;
+    escalateUp: ({ context, event }) => {
+      if (event.type !== 'ESCALATE_UP') return;
+      if (!context.onEscalate) {
+        // Throwing from an action is how a machine fails: XState puts this actor
+        // in `error` status and sends `xstate.error.actor.<id>` to its parent.
+        throw event.error;
+      }
+      try {
+        context.onEscalate(event.error);
+      } catch (err) {
+        console.error(`supervisor "${context.name}": onEscalate threw`, err);
+      }
     },
   },
 }).createMachine({
@@ -392,7 +414,7 @@ export const supervisorMachine = setup({
         // Late errors of children we already gave up on. Unhandled, XState
         // would fail this machine with the child's error instead of ours.
         'xstate.error.actor.*': {},
-        FAIL: { actions: 'fail' },
+        ESCALATE_UP: { actions: 'escalateUp' },
       },
     },
   },

@@ -189,12 +189,16 @@ describe('supervisorMachine', () => {
     };
     const sibling = recordingProcess('sibling');
     const escalations: EscalationError[] = [];
+    let siblingStopsAtEscalation = -1;
     const { actor, events, errors } = startRoot(t, {
       name: 'root',
       children: [sibling.spec, doomed],
       maxRestarts: 2,
       ...FAST,
-      onEscalate: (err) => escalations.push(err),
+      onEscalate: (err) => {
+        escalations.push(err);
+        siblingStopsAtEscalation = sibling.log.stops;
+      },
     });
 
     await waitUntil(() => escalations.length > 0, 'onEscalate');
@@ -205,7 +209,7 @@ describe('supervisorMachine', () => {
     assert.match(escalation.message, /"doomed"/);
     assert.equal((escalation.cause as Error).message, 'attempt 3');
     assert.equal(ofType(events, 'escalated', 'doomed').length, 1);
-    assert.equal(sibling.log.stops, 1, 'siblings are stopped on escalation');
+    assert.equal(siblingStopsAtEscalation, 1, 'siblings are stopped before onEscalate runs');
     assert.deepEqual(childrenOf(actor), {});
     assert.deepEqual(errors, [], 'with onEscalate the supervisor itself does not fail');
   });
@@ -305,6 +309,14 @@ describe('supervisorMachine', () => {
     assert.deepEqual(withCallback.errors, []);
     assert.ok(withoutCallback.errors[0] instanceof EscalationError);
     assert.equal(withoutCallback.errors[0].childId, 'a');
+  });
+
+  it('starts its children in the given order, whatever their ids', async (t) => {
+    const order: string[] = [];
+    const spec = (id: string): ChildSpec => ({ id, logic: fromCallback(() => void order.push(id)) });
+    startRoot(t, { name: 'root', children: ['b', '2', 'a', '1'].map(spec) });
+    await waitUntil(() => order.length === 4, 'all children to start');
+    assert.deepEqual(order, ['b', '2', 'a', '1']);
   });
 
   it('START_CHILD twice spawns one child and sends it WAKE the second time', async (t) => {

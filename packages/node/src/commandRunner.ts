@@ -274,14 +274,15 @@ function readProcInfo(pid: number): ProcInfo | undefined {
 
 /**
  * Every live process of the tree rooted at `pid` (`pid` included), every
- * member of process group `pid`, and their descendants.
+ * member of process group `pid`, and their descendants; `undefined` if
+ * `/proc` cannot be read.
  */
-function listProcessTree(pid: number): ProcInfo[] {
+function listProcessTree(pid: number): ProcInfo[] | undefined {
   let names: string[];
   try {
     names = readdirSync('/proc');
   } catch {
-    return [];
+    return undefined;
   }
   const children = new Map<number, ProcInfo[]>();
   const tree = new Map<number, ProcInfo>();
@@ -339,7 +340,8 @@ function sendSignal(target: number, signal: NodeJS.Signals): boolean {
  * is still running. Returns the processes signalled.
  */
 function signalTree(pid: number, signal: NodeJS.Signals, byPid: boolean, known: ProcInfo[] = []): ProcInfo[] {
-  const tree = byPid ? listProcessTree(pid) : [];
+  const listing = byPid ? listProcessTree(pid) : [];
+  const tree = listing ?? [];
   const listed = new Set(tree.map((p) => p.pid));
   for (const p of known) {
     if (!listed.has(p.pid) && stillRunning(p)) tree.push(p);
@@ -352,8 +354,8 @@ function signalTree(pid: number, signal: NodeJS.Signals, byPid: boolean, known: 
   for (const p of tree) {
     if ((p.pgrp === pid && groupSignalled) || sendSignal(p.pid, signal)) signalled.push(p);
   }
-  if (byPid && tree.length === 0 && !groupSignalled && sendSignal(pid, signal)) {
-    // /proc could not be read; the pid itself is all we know of.
+  if (listing === undefined && !groupSignalled && sendSignal(pid, signal)) {
+    // Without /proc the pid itself is all we know of.
     signalled.push({ pid, ppid: 0, pgrp: 0, state: 'R', startTime: '' });
   }
   return signalled;
@@ -392,7 +394,7 @@ async function killTree(root: RootProcess, graceMs: number): Promise<Exit | unde
   const pidIsOurs =
     root.exit === undefined ||
     terminated.some((p) => stillRunning(p) && readProcInfo(p.pid)?.pgrp === root.pid);
-
+  signalTree(root.pid, 'SIGKILL', pidIsOurs, terminated);
   if (root.exit !== undefined) return root.exit;
   return raceWithTimer([root.exited], REAP_AFTER_KILL_MS);
 }

@@ -59,7 +59,7 @@ export class ErrorKernel {
   report(f: Failure): void {
     try {
       this.counts.set(f.kind, (this.counts.get(f.kind) ?? 0) + 1);
-      const cause = f.error instanceof Error ? f.error.message : f.error === undefined ? undefined : String(f.error);
+      const cause = f.error instanceof Error ? f.error.message : f.error === undefined ? undefined : JSON.stringify(f.error);
       this.log.error(f.text, { kind: f.kind, id: f.messageId, subject: f.subject, peer: f.peer, cause });
       for (const l of this.listeners) l(f);
       if (!f.localOnly && this.forward) {

@@ -222,7 +222,6 @@ export class Subscriber {
     const handler = this.opts.handler;
     const pending = this.pending.get(m.id) ?? {};
     this.pending.set(m.id, pending);
-    const kind = m.commandOrEvent;
     const logic = executionMachine.provide({
       actors: {
         method: fromPromise<MethodOutcome, { id: string }>(async ({ signal }) => {

@@ -295,7 +295,9 @@ describe('runCommand', { timeout: TEST_TIMEOUT_MS }, () => {
   it('kills the whole process tree on abort, including a child that called setsid', async () => {
     const argv = ['bash', '-c', 'sleep 300 & sleep 300 & setsid sleep 300 & wait'];
     const abort = new AbortController();
-    const running = run({ argv, signal: abort.signal });
+    // A grace longer than the test's deadline: SIGTERM alone must reach every
+    // process, the SIGKILL fallback must not be what makes this test pass.
+    const running = run({ argv, signal: abort.signal, killGraceMs: 120_000 });
 
     const bash = await waitFor('the bash process', () => ownChild(argv));
     const sleeps = await waitFor('three sleeps under bash', () => {

@@ -4,7 +4,7 @@ import type { MethodHandler } from './types.js';
 /** Echoes the data. */
 export const echoRequest: MethodHandler = {
   idempotent: true,
-  async run({ message }) {
-    return { ok: true, output: message.data.join('') };
+  run({ message }) {
+    return Promise.resolve({ ok: true, output: message.data.join('') });
   },
 };
