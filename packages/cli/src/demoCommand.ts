@@ -63,7 +63,18 @@ export async function runDemo(opts: { keep: boolean }): Promise<number> {
     for (const name of ['central', 'ship1']) {
       const folder = join(base, name);
       mkdirSync(folder, { recursive: true });
-      const args = [bin, 'start', '--node', name, '--brokerAddress', `127.0.0.1:${port}`, '--promHostAndPort', 'off', '--sayHelloInterval', '5'];
+      const args = [
+        bin,
+        'start',
+        '--node',
+        name,
+        '--brokerAddress',
+        `127.0.0.1:${port}`,
+        '--promHostAndPort',
+        'off',
+        '--sayHelloInterval',
+        '5',
+      ];
       if (name === 'central') args.push('--centralErrorLogger');
       const log = join(folder, 'node.log');
       const child = spawn(process.execPath, args, { cwd: folder, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -75,7 +86,12 @@ export async function runDemo(opts: { keep: boolean }): Promise<number> {
     }
     const central = join(base, 'central');
     const messages = [
-      { toNode: 'ship1', data: ['bash', '-c', 'echo "hello from $(hostname), where steward runs as ship1"; uptime'], commandOrEvent: 'CommandACK', method: 'CLICommand' },
+      {
+        toNode: 'ship1',
+        data: ['bash', '-c', 'echo "hello from $(hostname), where steward runs as ship1"; uptime'],
+        commandOrEvent: 'CommandACK',
+        method: 'CLICommand',
+      },
       { toNode: 'central', data: ['some message sent from a ship for testing\n'], commandOrEvent: 'EventACK', method: 'TextLogging' },
     ];
     say(`\nappending to ${join(central, 'inmsg.txt')}:\n${JSON.stringify(messages, null, 2)}\n`);

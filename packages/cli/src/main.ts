@@ -5,7 +5,7 @@ import yargs from 'yargs';
 import { stewardVersion } from '@steward/node';
 import { normalizeGoFlags } from './argv.js';
 import { runDemo } from './demoCommand.js';
-import { loadConfigFile, runStart, startOptions } from './startCommand.js';
+import { loadConfigFile, runStart, startOptionNames, startOptions } from './startCommand.js';
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -18,6 +18,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`steward start: ${(err as Error).message}`);
     return 2;
   }
+  dropUnknownEnv();
   await yargs(args)
     .scriptName('steward')
     .version(stewardVersion)
@@ -48,4 +49,18 @@ export async function main(argv: string[]): Promise<number> {
     .help()
     .parseAsync();
   return code;
+}
+
+/**
+ * yargs reads every STEWARD_* variable as an option and, being strict, would
+ * refuse unknown ones; variables that name no option are set aside with a warning.
+ */
+function dropUnknownEnv(): void {
+  const known = new Set(startOptionNames().map((n) => 'STEWARD_' + n.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()));
+  for (const key of Object.keys(process.env)) {
+    if (key.startsWith('STEWARD_') && !known.has(key)) {
+      console.error(`steward: ignoring environment variable ${key}: it names no option`);
+      delete process.env[key];
+    }
+  }
 }

@@ -24,27 +24,106 @@ export function startOptions<T>(y: Argv<T>) {
     .option('dataFolder', { type: 'string', describe: 'where received files are written', defaultDescription: '<nodeFolder>/data' })
     .option('journalPath', { type: 'string', describe: 'the SQLite journal file', defaultDescription: '<nodeFolder>/state/journal.db' })
     .option('auditPath', { type: 'string', describe: 'the audit log (JSON lines)', defaultDescription: '<nodeFolder>/state/audit.log' })
-    .option('brokerAddress', { type: 'string', describe: 'NATS server(s), host:port or nats://host:port, comma-separated', defaultDescription: '127.0.0.1:4222, starting a local nats-server if none runs' })
+    .option('brokerAddress', {
+      type: 'string',
+      describe: 'NATS server(s), host:port or nats://host:port, comma-separated',
+      defaultDescription: '127.0.0.1:4222, starting a local nats-server if none runs',
+    })
     .option('centralNodeName', { type: 'string', default: d.centralNodeName, describe: 'the node that receives ErrorLog and SayHello' })
-    .option('centralErrorLogger', { type: 'boolean', default: d.centralErrorLogger, describe: 'this node receives the error logs of the others' })
-    .option('defaultMessageTimeout', { type: 'number', default: d.defaultMessageTimeout, describe: 'seconds to wait for an ACK, unless the message says' })
-    .option('defaultMessageRetries', { type: 'number', default: d.defaultMessageRetries, describe: 'resends after the first try, unless the message says; -1 = forever' })
-    .option('defaultMethodTimeout', { type: 'number', default: d.defaultMethodTimeout, describe: 'seconds a method may run, unless the message says; -1 = no limit' })
-    .option('errorMessageTimeout', { type: 'number', default: d.errorMessageTimeout, describe: 'ACK timeout of ErrorLog messages to central' })
+    .option('centralErrorLogger', {
+      type: 'boolean',
+      default: d.centralErrorLogger,
+      describe: 'this node receives the error logs of the others',
+    })
+    .option('defaultMessageTimeout', {
+      type: 'number',
+      default: d.defaultMessageTimeout,
+      describe: 'seconds to wait for an ACK, unless the message says',
+    })
+    .option('defaultMessageRetries', {
+      type: 'number',
+      default: d.defaultMessageRetries,
+      describe: 'resends after the first try, unless the message says; -1 = forever',
+    })
+    .option('defaultMethodTimeout', {
+      type: 'number',
+      default: d.defaultMethodTimeout,
+      describe: 'seconds a method may run, unless the message says; -1 = no limit',
+    })
+    .option('errorMessageTimeout', {
+      type: 'number',
+      default: d.errorMessageTimeout,
+      describe: 'ACK timeout of ErrorLog messages to central',
+    })
     .option('errorMessageRetries', { type: 'number', default: d.errorMessageRetries, describe: 'retries of ErrorLog messages to central' })
-    .option('promHostAndPort', { type: 'string', default: d.promHostAndPort, describe: 'host:port of the Prometheus /metrics endpoint; "off" disables it' })
-    .option('profilingPort', { type: 'number', default: d.profilingPort, describe: 'open the Node.js inspector on 127.0.0.1:<port> for profiling; 0 = off' })
-    .option('sayHelloInterval', { type: 'number', default: d.sayHelloInterval, describe: 'seconds between SayHello messages to central; 0 = never' })
-    .option('keepPublishersAliveFor', { type: 'number', default: d.keepPublishersAliveFor, describe: 'seconds an idle publisher process lives' })
-    .option('restartIntensity', { type: 'number', default: d.restartIntensity, describe: 'restarts of one process allowed within restartPeriod before escalating' })
+    .option('promHostAndPort', {
+      type: 'string',
+      default: d.promHostAndPort,
+      describe: 'host:port of the Prometheus /metrics endpoint; "off" disables it',
+    })
+    .option('profilingPort', {
+      type: 'number',
+      default: d.profilingPort,
+      describe: 'open the Node.js inspector on 127.0.0.1:<port> for profiling; 0 = off',
+    })
+    .option('sayHelloInterval', {
+      type: 'number',
+      default: d.sayHelloInterval,
+      describe: 'seconds between SayHello messages to central; 0 = never',
+    })
+    .option('keepPublishersAliveFor', {
+      type: 'number',
+      default: d.keepPublishersAliveFor,
+      describe: 'seconds an idle publisher process lives',
+    })
+    .option('restartIntensity', {
+      type: 'number',
+      default: d.restartIntensity,
+      describe: 'restarts of one process allowed within restartPeriod before escalating',
+    })
     .option('restartPeriod', { type: 'number', default: d.restartPeriod, describe: 'seconds of the restart-intensity window' })
-    .option('journalSync', { choices: ['full', 'normal'] as const, default: d.journalSync, describe: 'journal durability: full survives power loss, normal a killed process' })
-    .option('journalRetentionDays', { type: 'number', default: d.journalRetentionDays, describe: 'days finished messages stay in the journal' })
+    .option('journalSync', {
+      choices: ['full', 'normal'] as const,
+      default: d.journalSync,
+      describe: 'journal durability: full survives power loss, normal a killed process',
+    })
+    .option('journalRetentionDays', {
+      type: 'number',
+      default: d.journalRetentionDays,
+      describe: 'days finished messages stay in the journal',
+    })
     .option('noseqConcurrency', { type: 'number', default: d.noseqConcurrency, describe: 'concurrent executions of a NOSEQ method' })
-    .option('embeddedBroker', { type: 'boolean', default: d.embeddedBroker, describe: 'start a local nats-server when no broker is given and none runs on 127.0.0.1:4222' })
+    .option('embeddedBroker', {
+      type: 'boolean',
+      default: d.embeddedBroker,
+      describe: 'start a local nats-server when no broker is given and none runs on 127.0.0.1:4222',
+    })
     .option('logLevel', { choices: ['error', 'warn', 'info', 'debug'] as const, default: d.logLevel, describe: 'log level' })
-    .option('logFormat', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'log lines for people (text) or machines (json)' })
-    .option('config', { type: 'string', describe: 'JSON config file with any of these options', defaultDescription: '<nodeFolder>/steward.json if present' });
+    .option('logFormat', {
+      choices: ['text', 'json'] as const,
+      default: 'text' as const,
+      describe: 'log lines for people (text) or machines (json)',
+    })
+    .option('config', {
+      type: 'string',
+      describe: 'JSON config file with any of these options',
+      defaultDescription: '<nodeFolder>/steward.json if present',
+    });
+}
+
+/** The names of every `steward start` option (camelCase). */
+export function startOptionNames(): string[] {
+  return [
+    'node',
+    'nodeFolder',
+    'dataFolder',
+    'journalPath',
+    'auditPath',
+    'brokerAddress',
+    'config',
+    'logFormat',
+    ...Object.keys(d).filter((k) => k !== 'brokerAddresses'),
+  ];
 }
 
 type StartArgs = Awaited<ReturnType<typeof startOptions>['argv']>;
@@ -52,10 +131,12 @@ type StartArgs = Awaited<ReturnType<typeof startOptions>['argv']>;
 /** Reads the config file named by --config, or steward.json in the node folder. */
 export function loadConfigFile(argv: string[]): Record<string, unknown> {
   const i = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
-  const folderArg = argv.findIndex((a) => a === '--nodeFolder' || a === '--node-folder' || a.startsWith('--nodeFolder=') || a.startsWith('--node-folder='));
+  const folderArg = argv.findIndex(
+    (a) => a === '--nodeFolder' || a === '--node-folder' || a.startsWith('--nodeFolder=') || a.startsWith('--node-folder='),
+  );
   const valueAt = (k: number) => (argv[k]!.includes('=') ? argv[k]!.slice(argv[k]!.indexOf('=') + 1) : argv[k + 1]);
   const folder = folderArg >= 0 ? valueAt(folderArg) : process.env.STEWARD_NODE_FOLDER;
-  const path = i >= 0 ? valueAt(i) : process.env.STEWARD_CONFIG ?? join(resolve(folder ?? '.'), 'steward.json');
+  const path = i >= 0 ? valueAt(i) : (process.env.STEWARD_CONFIG ?? join(resolve(folder ?? '.'), 'steward.json'));
   if (!path || (!existsSync(path) && i < 0 && !process.env.STEWARD_CONFIG)) return {};
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as unknown;
@@ -74,7 +155,16 @@ export function toNodeConfig(a: StartArgs): NodeConfig {
     const p = nodeNameProblem(a.node);
     if (p) problems.push(`--node ${p}`);
   }
-  const nonNegative = ['defaultMessageTimeout', 'errorMessageTimeout', 'sayHelloInterval', 'keepPublishersAliveFor', 'restartPeriod', 'journalRetentionDays', 'profilingPort', 'restartIntensity'] as const;
+  const nonNegative = [
+    'defaultMessageTimeout',
+    'errorMessageTimeout',
+    'sayHelloInterval',
+    'keepPublishersAliveFor',
+    'restartPeriod',
+    'journalRetentionDays',
+    'profilingPort',
+    'restartIntensity',
+  ] as const;
   for (const k of nonNegative) {
     const v = a[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) problems.push(`--${k} must be a number ≥ 0, got ${String(v)}`);
@@ -83,10 +173,13 @@ export function toNodeConfig(a: StartArgs): NodeConfig {
     const v = a[k];
     if (!Number.isInteger(v) || v < -1) problems.push(`--${k} must be a whole number ≥ 0, or -1 for no limit; got ${String(v)}`);
   }
-  if (!(a.defaultMethodTimeout === -1 || a.defaultMethodTimeout > 0)) problems.push(`--defaultMethodTimeout must be > 0, or -1 for no limit; got ${a.defaultMethodTimeout}`);
+  if (!(a.defaultMethodTimeout === -1 || a.defaultMethodTimeout > 0))
+    problems.push(`--defaultMethodTimeout must be > 0, or -1 for no limit; got ${a.defaultMethodTimeout}`);
   if (a.defaultMessageTimeout === 0) problems.push('--defaultMessageTimeout must be > 0');
-  if (!Number.isInteger(a.noseqConcurrency) || a.noseqConcurrency < 1) problems.push(`--noseqConcurrency must be a whole number ≥ 1; got ${a.noseqConcurrency}`);
-  if (a.promHostAndPort && a.promHostAndPort !== 'off' && !/^[^:]*:\d+$/.test(a.promHostAndPort)) problems.push(`--promHostAndPort must be host:port (or "off"), got "${a.promHostAndPort}"`);
+  if (!Number.isInteger(a.noseqConcurrency) || a.noseqConcurrency < 1)
+    problems.push(`--noseqConcurrency must be a whole number ≥ 1; got ${a.noseqConcurrency}`);
+  if (a.promHostAndPort && a.promHostAndPort !== 'off' && !/^[^:]*:\d+$/.test(a.promHostAndPort))
+    problems.push(`--promHostAndPort must be host:port (or "off"), got "${a.promHostAndPort}"`);
   const cn = nodeNameProblem(a.centralNodeName);
   if (cn) problems.push(`--centralNodeName ${cn}`);
   if (problems.length) throw new ConfigError(problems.join('\n'));

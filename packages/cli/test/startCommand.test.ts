@@ -10,7 +10,15 @@ async function parse(argv: string[]) {
 
 describe('steward start options', () => {
   it('accepts the seed Go-style one-dash flags unchanged', async () => {
-    const a = await parse(['-node=ship1', '-brokerAddress', '127.0.0.1:4333', '-centralErrorLogger', '-defaultMessageTimeout=3', '-defaultMessageRetries', '5']);
+    const a = await parse([
+      '-node=ship1',
+      '-brokerAddress',
+      '127.0.0.1:4333',
+      '-centralErrorLogger',
+      '-defaultMessageTimeout=3',
+      '-defaultMessageRetries',
+      '5',
+    ]);
     const c = toNodeConfig(a);
     assert.equal(c.node, 'ship1');
     assert.deepEqual(c.brokerAddresses, ['127.0.0.1:4333']);

@@ -112,7 +112,10 @@ export const deliveryMachine = setup({
   }),
   initial: 'queued',
   output: ({ context }) => {
-    const out: DeliveryOutput = { status: context.reply ? 'delivered' : context.wantsAck ? 'expired' : 'delivered', attempts: context.attempts };
+    const out: DeliveryOutput = {
+      status: context.reply ? 'delivered' : context.wantsAck ? 'expired' : 'delivered',
+      attempts: context.attempts,
+    };
     if (context.reply) out.reply = context.reply;
     if (context.lastError !== undefined) out.lastError = context.lastError;
     return out;
@@ -142,7 +145,10 @@ export const deliveryMachine = setup({
         ackTimeout: {
           target: 'retryWait',
           actions: assign({
-            lastError: ({ context }) => context.lastError === 'no responders' ? 'no responders: the node is not listening (offline?)' : `no ACK within ${context.ackTimeoutMs / 1000}s`,
+            lastError: ({ context }) =>
+              context.lastError === 'no responders'
+                ? 'no responders: the node is not listening (offline?)'
+                : `no ACK within ${context.ackTimeoutMs / 1000}s`,
           }),
         },
       },

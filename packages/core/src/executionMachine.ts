@@ -16,12 +16,11 @@
  */
 import { assign, fromPromise, setup } from 'xstate';
 import type { ResultStatus } from './ack.js';
-import { NO_METHOD_TIMEOUT } from './message.js';
 
 /** Input of one execution. */
 export interface ExecutionInput {
   id: string;
-  /** Milliseconds the method may run; {@link NO_METHOD_TIMEOUT} (or any negative) for no limit. */
+  /** Milliseconds the method may run; -1 (or any negative) for no limit. */
   methodTimeoutMs: number;
   /** Why the message is refused before it runs; undefined when it may run. */
   rejectReason?: string;

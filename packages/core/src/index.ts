@@ -2,7 +2,15 @@
  * @steward/core: the message schema and validation, subjects, the state
  * machines (delivery, execution, supervision) and the journal.
  */
-export { StewardError, ValidationError, JournalError, MethodTimeoutError, UnrecoverableError, EscalationError, type FieldProblem } from './errors.js';
+export {
+  StewardError,
+  ValidationError,
+  JournalError,
+  MethodTimeoutError,
+  UnrecoverableError,
+  EscalationError,
+  type FieldProblem,
+} from './errors.js';
 export {
   MessageKind,
   RETRY_FOREVER,
@@ -36,8 +44,23 @@ export {
   type OutboxPatch,
   type InboxPatch,
 } from './journal.js';
-export { deliveryMachine, canRetry, type DeliveryInput, type DeliveryContext, type DeliveryEvent, type DeliveryOutput, type PublishInput } from './deliveryMachine.js';
-export { executionMachine, resultOf, type ExecutionInput, type ExecutionContext, type ExecutionResult, type MethodOutcome } from './executionMachine.js';
+export {
+  deliveryMachine,
+  canRetry,
+  type DeliveryInput,
+  type DeliveryContext,
+  type DeliveryEvent,
+  type DeliveryOutput,
+  type PublishInput,
+} from './deliveryMachine.js';
+export {
+  executionMachine,
+  resultOf,
+  type ExecutionInput,
+  type ExecutionContext,
+  type ExecutionResult,
+  type MethodOutcome,
+} from './executionMachine.js';
 export {
   supervisorMachine,
   processLogic,

@@ -122,9 +122,7 @@ export function parseInmsg(content: string): InmsgParseResult {
     if (nextOpener !== pos) {
       const end = trimEnd(src, pos, nextOpener ?? src.length);
       const parsed = tryParse(src.slice(pos, end));
-      const reason = parsed.ok
-        ? NOT_A_CONTAINER
-        : `${NOT_A_CONTAINER}, found text that is not JSON: ${locate(layout, parsed, pos)}`;
+      const reason = parsed.ok ? NOT_A_CONTAINER : `${NOT_A_CONTAINER}, found text that is not JSON: ${locate(layout, parsed, pos)}`;
       fail(valueIndex++, pos, end, reason);
       pos = nextOpener ?? src.length;
       continue;
@@ -237,9 +235,7 @@ function pushEntries(
   const spans = elementSpans(src, start, close);
   // The array parsed, so scanning its text must find exactly its elements.
   if (spans.length !== value.length) {
-    throw new Error(
-      `inmsgParser: found ${spans.length} elements, JSON.parse found ${value.length}`,
-    );
+    throw new Error(`inmsgParser: found ${spans.length} elements, JSON.parse found ${value.length}`);
   }
   spans.forEach(([from, to], entryIndex) => {
     const line = lineOf(layout, from);
@@ -285,8 +281,7 @@ function elementSpans(src: string, start: number, close: number): Array<[number,
   return spans;
 }
 
-type ParseOutcome =
-  { ok: true; value: unknown } | { ok: false; message: string; position: number | undefined };
+type ParseOutcome = { ok: true; value: unknown } | { ok: false; message: string; position: number | undefined };
 
 function tryParse(text: string): ParseOutcome {
   try {
@@ -304,11 +299,7 @@ function tryParse(text: string): ParseOutcome {
  * the message names a position: its own position counts from the start of the
  * value, which the operator cannot see in the file.
  */
-function locate(
-  layout: Layout,
-  outcome: { message: string; position: number | undefined },
-  start: number,
-): string {
+function locate(layout: Layout, outcome: { message: string; position: number | undefined }, start: number): string {
   if (outcome.position === undefined) return outcome.message;
   const index = start + outcome.position;
   const line = lineOf(layout, index);

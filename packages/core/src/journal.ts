@@ -161,9 +161,7 @@ export class Journal {
       ),
       outboxBySource: db.prepare(`SELECT seq, id FROM outbox WHERE source_key = ?`),
       outboxById: db.prepare(`SELECT * FROM outbox WHERE id = ?`),
-      openOutbox: db.prepare(
-        `SELECT * FROM outbox WHERE subject = ? AND seq > ? AND state NOT IN ${finalOutbox} ORDER BY seq LIMIT ?`,
-      ),
+      openOutbox: db.prepare(`SELECT * FROM outbox WHERE subject = ? AND seq > ? AND state NOT IN ${finalOutbox} ORDER BY seq LIMIT ?`),
       openSubjects: db.prepare(
         `SELECT subject, MIN(seq) AS first FROM outbox WHERE state NOT IN ${finalOutbox} GROUP BY subject ORDER BY first`,
       ),
@@ -369,9 +367,7 @@ export class Journal {
   prune(beforeMs: number): Promise<{ outbox: number; inbox: number }> {
     return this.write((db) => {
       const outbox = db.prepare(`DELETE FROM outbox WHERE state IN ${finalOutbox} AND finished_at < ?`).run(beforeMs).changes;
-      const inbox = db
-        .prepare(`DELETE FROM inbox WHERE state NOT IN ${openInboxStates} AND finished_at < ?`)
-        .run(beforeMs).changes;
+      const inbox = db.prepare(`DELETE FROM inbox WHERE state NOT IN ${openInboxStates} AND finished_at < ?`).run(beforeMs).changes;
       return { outbox, inbox };
     }) as Promise<{ outbox: number; inbox: number }>;
   }

@@ -177,7 +177,8 @@ export function parseMessageSpec(raw: unknown): ParsedSpec {
   if (obj.data !== undefined && obj.methodArgs !== undefined) {
     problems.push({ field: 'methodArgs', reason: 'give either "data" or "methodArgs", not both' });
   } else if (rawData === undefined) {
-    if (info?.data === DataShape.Argv) problems.push({ field: dataField, reason: `is missing: ${method} needs the command as an array, e.g. ["bash","-c","uptime"]` });
+    if (info?.data === DataShape.Argv)
+      problems.push({ field: dataField, reason: `is missing: ${method} needs the command as an array, e.g. ["bash","-c","uptime"]` });
   } else if (!Array.isArray(rawData)) {
     problems.push({ field: dataField, reason: `must be an array of strings, got ${describe(rawData)}` });
   } else {
@@ -291,12 +292,7 @@ export function parseSubject(subject: string): { toNode: string; kind: MessageKi
   return { toNode, kind: kind as MessageKind, method };
 }
 
-function seconds(
-  v: unknown,
-  field: string,
-  problems: FieldProblem[],
-  opts: { min: number; allowForever?: boolean },
-): number | undefined {
+function seconds(v: unknown, field: string, problems: FieldProblem[], opts: { min: number; allowForever?: boolean }): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v)) {
     problems.push({ field, reason: `must be a number of seconds, got ${describe(v)}` });
@@ -327,7 +323,8 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string "${printable(v).slice(0, 40)}"`;
   if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v as string | number | boolean | bigint | symbol | undefined)}`;
+  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${v}`;
+  return typeof v;
 }
 
 function printable(s: string): string {

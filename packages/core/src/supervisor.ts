@@ -121,8 +121,7 @@ export type SupervisorMachineEvent =
   | { type: 'ESCALATE_UP'; error: EscalationError };
 
 /** Outcome of {@link nextRestartDecision}. */
-export type RestartDecision =
-  { action: 'restart'; delayMs: number; recent: number[] } | { action: 'escalate'; recent: number[] };
+export type RestartDecision = { action: 'restart'; delayMs: number; recent: number[] } | { action: 'escalate'; recent: number[] };
 
 /**
  * Decides what to do about a child that failed at `now`. `timestamps` are the
@@ -209,11 +208,7 @@ const ERROR_PREFIX = 'xstate.error.actor.';
 const DONE_PREFIX = 'xstate.done.actor.';
 
 /** Copy of `children` with `id` set to `record`, or removed when `record` is undefined. */
-function withChild(
-  children: ReadonlyMap<string, ChildRecord>,
-  id: string,
-  record?: ChildRecord,
-): ReadonlyMap<string, ChildRecord> {
+function withChild(children: ReadonlyMap<string, ChildRecord>, id: string, record?: ChildRecord): ReadonlyMap<string, ChildRecord> {
   const next = new Map(children);
   if (record) next.set(id, record);
   else next.delete(id);
@@ -297,9 +292,7 @@ export const supervisorMachine = setup({
       }
       const { delayMs } = decision;
       const restartCount = decision.recent.length;
-      enqueue(() =>
-        notify(context, { type: 'child.restarting', supervisor: context.name, childId, delayMs, restartCount }),
-      );
+      enqueue(() => notify(context, { type: 'child.restarting', supervisor: context.name, childId, delayMs, restartCount }));
       enqueue.raise({ type: 'RESTART', id: childId }, { delay: delayMs, id: restartTimerId(childId) });
     }),
 
@@ -311,9 +304,7 @@ export const supervisorMachine = setup({
       enqueue.spawnChild(spec.logic, { id: spec.id, input: spec.input });
       enqueue.assign({ children: withChild(context.children, spec.id, { ...record, status: 'running' }) });
       const restartCount = record.restarts.length;
-      enqueue(() =>
-        notify(context, { type: 'child.restarted', supervisor: context.name, childId: spec.id, restartCount }),
-      );
+      enqueue(() => notify(context, { type: 'child.restarted', supervisor: context.name, childId: spec.id, restartCount }));
     }),
 
     forgetDoneChild: enqueueActions(({ context, event, enqueue }) => {

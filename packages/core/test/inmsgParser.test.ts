@@ -116,10 +116,7 @@ describe('parseInmsg: the seed README examples', () => {
     ]);
     const split = README_TWO.indexOf('},') + 1;
     assert.equal(result.entries[0]?.text, README_TWO.slice(README_TWO.indexOf('{'), split));
-    assert.equal(
-      result.entries[1]?.text,
-      README_TWO.slice(README_TWO.indexOf('{', split), README_TWO.lastIndexOf('}') + 1),
-    );
+    assert.equal(result.entries[1]?.text, README_TWO.slice(README_TWO.indexOf('{', split), README_TWO.lastIndexOf('}') + 1));
   });
 
   it('parses the example with timeout and retries', () => {
@@ -172,11 +169,7 @@ describe('parseInmsg: several values in one file', () => {
     const result = parseInmsg(appended(README_SINGLE, README_TWO, README_TIMEOUT, README_EVENT));
     assert.deepEqual(result.failures, []);
     assert.deepEqual(
-      result.entries.map((e) => [
-        e.valueIndex,
-        e.entryIndex,
-        (e.value as { toNode: string }).toNode,
-      ]),
+      result.entries.map((e) => [e.valueIndex, e.entryIndex, (e.value as { toNode: string }).toNode]),
       [
         [0, 0, 'ship1'],
         [1, 0, 'ship1'],
@@ -277,14 +270,7 @@ describe('parseInmsg: strings', () => {
 
 describe('parseInmsg: broken input does not poison the rest', () => {
   it('reports a malformed array between two valid ones and parses both valid ones', () => {
-    const bad = [
-      '[',
-      '    {',
-      '        "toNode": "ship1",,',
-      '        "method": "CLICommand"',
-      '    }',
-      ']',
-    ].join('\n');
+    const bad = ['[', '    {', '        "toNode": "ship1",,', '        "method": "CLICommand"', '    }', ']'].join('\n');
     let parseMessage = '';
     try {
       JSON.parse(bad);
@@ -320,10 +306,7 @@ describe('parseInmsg: broken input does not poison the rest', () => {
       result.failures.map(({ valueIndex, line, text }) => ({ valueIndex, line, text })),
       [{ valueIndex: 1, line: 11, text: unclosed }],
     );
-    assert.match(
-      result.failures[0]?.reason ?? '',
-      /^value not closed before line 16, where a new value starts: /,
-    );
+    assert.match(result.failures[0]?.reason ?? '', /^value not closed before line 16, where a new value starts: /);
   });
 
   it('ends an unterminated string at the end of its line, so the next value is found', () => {
@@ -368,9 +351,7 @@ describe('parseInmsg: broken input does not poison the rest', () => {
   it('refuses a top-level value that is neither array nor object', () => {
     for (const scalar of ['42', '"x"', '"has [ and {"', 'true', 'null']) {
       const result = parseInmsg(`${scalar}\n[{"toNode":"a"}]\n`);
-      assert.deepEqual(result.failures, [
-        { valueIndex: 0, line: 1, text: scalar, reason: NOT_A_CONTAINER },
-      ]);
+      assert.deepEqual(result.failures, [{ valueIndex: 0, line: 1, text: scalar, reason: NOT_A_CONTAINER }]);
       assert.deepEqual(positions(result), [{ valueIndex: 1, entryIndex: 0, line: 2 }]);
     }
   });
@@ -488,24 +469,7 @@ function prng(seed: number): () => number {
 
 describe('parseInmsg: property', () => {
   const SEED = 20240611;
-  const tricky = [
-    'a',
-    'z',
-    ' ',
-    '[',
-    ']',
-    '{',
-    '}',
-    '"',
-    '\\',
-    ',',
-    ':',
-    '\n',
-    '\t',
-    'é',
-    '😀',
-    '/',
-  ];
+  const tricky = ['a', 'z', ' ', '[', ']', '{', '}', '"', '\\', ',', ':', '\n', '\t', 'é', '😀', '/'];
 
   function generator(random: () => number) {
     const int = (n: number) => Math.floor(random() * n);
@@ -523,10 +487,8 @@ describe('parseInmsg: property', () => {
       return message;
     };
     // Arrays may hold non-objects (the parser passes them on); a top-level value may not.
-    const element = (): unknown =>
-      random() < 0.1 ? pick([1, 'text', null, [str()], true]) : message();
-    const value = (): unknown =>
-      random() < 0.8 ? Array.from({ length: int(5) }, element) : message();
+    const element = (): unknown => (random() < 0.1 ? pick([1, 'text', null, [str()], true]) : message());
+    const value = (): unknown => (random() < 0.8 ? Array.from({ length: int(5) }, element) : message());
     const format = (v: unknown): string => {
       const text = pick([
         () => JSON.stringify(v),
@@ -569,9 +531,7 @@ describe('parseInmsg: property', () => {
         valueIndex,
         value: value(),
       }));
-      const content = values
-        .map((v) => format(v.value) + pick(['', '\n', '\r\n', '\n\n', ' ', '\t\n']))
-        .join('');
+      const content = values.map((v) => format(v.value) + pick(['', '\n', '\r\n', '\n\n', ' ', '\t\n'])).join('');
       const result = parseInmsg(content);
       const context = `run ${run}: ${JSON.stringify(content)}`;
       assert.deepEqual(result.failures, [], context);
@@ -602,10 +562,7 @@ describe('parseInmsg: property', () => {
         const text = format(v);
         if (random() < 0.3) {
           // Either cut short (never closed) or closed with a syntax error inside.
-          const bad =
-            random() < 0.5
-              ? text.slice(0, 1 + int(text.length - 1))
-              : `${text[0]},,${text.slice(1)}`;
+          const bad = random() < 0.5 ? text.slice(0, 1 + int(text.length - 1)) : `${text[0]},,${text.slice(1)}`;
           broken.push({ valueIndex, text: bad.replace(/[ \t\r\n]+$/, '') });
           // The next value must start at column 0 to be found behind a broken one.
           content += bad + pick(['\n', '\r\n', '\n\n', ' \n']);

@@ -42,8 +42,7 @@ function startRoot(t: TestContext, input: Omit<SupervisorInput, 'onEvent'>) {
 
 function ofType<T extends SupervisorEvent['type']>(events: SupervisorEvent[], type: T, childId?: string) {
   return events.filter(
-    (e): e is Extract<SupervisorEvent, { type: T }> =>
-      e.type === type && (childId === undefined || e.childId === childId),
+    (e): e is Extract<SupervisorEvent, { type: T }> => e.type === type && (childId === undefined || e.childId === childId),
   );
 }
 

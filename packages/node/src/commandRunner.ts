@@ -391,9 +391,7 @@ async function killTree(root: RootProcess, graceMs: number): Promise<Exit | unde
   // only while a member we saw is still in it (Linux does not reuse the pid
   // of a live group). Otherwise only the processes already seen are killed,
   // found by identity since their parents may have died and left them orphans.
-  const pidIsOurs =
-    root.exit === undefined ||
-    terminated.some((p) => stillRunning(p) && readProcInfo(p.pid)?.pgrp === root.pid);
+  const pidIsOurs = root.exit === undefined || terminated.some((p) => stillRunning(p) && readProcInfo(p.pid)?.pgrp === root.pid);
   signalTree(root.pid, 'SIGKILL', pidIsOurs, terminated);
   if (root.exit !== undefined) return root.exit;
   return raceWithTimer([root.exited], REAP_AFTER_KILL_MS);
@@ -545,10 +543,9 @@ async function describeStartFailure(s: Settings, err: Error): Promise<Error> {
       });
     }
     if (s.argv0.includes('/') && (await exists(s.argv0, s.cwd))) {
-      return new CommandStartError(
-        `cannot start "${s.argv0}": the file exists, but its interpreter (#! line) was not found`,
-        { cause: err },
-      );
+      return new CommandStartError(`cannot start "${s.argv0}": the file exists, but its interpreter (#! line) was not found`, {
+        cause: err,
+      });
     }
     return new CommandNotFoundError(`command not found: "${s.argv0}"`, { cause: err });
   }

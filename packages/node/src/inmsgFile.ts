@@ -129,7 +129,11 @@ export class InmsgWatcher {
     // Journal first: the file is only deleted once every valid message is durable.
     const results = await this.s.submit(valid);
     results.forEach((r, i) => {
-      if (!r.duplicate) this.s.log.info(`accepted from ${inmsgFileName}`, { id: r.id, subject: `${valid[i]!.spec.toNode}.${valid[i]!.spec.commandOrEvent}.${valid[i]!.spec.method}` });
+      if (!r.duplicate)
+        this.s.log.info(`accepted from ${inmsgFileName}`, {
+          id: r.id,
+          subject: `${valid[i]!.spec.toNode}.${valid[i]!.spec.commandOrEvent}.${valid[i]!.spec.method}`,
+        });
     });
     if (rejected.length > 0) {
       const time = new Date().toISOString();
@@ -138,7 +142,10 @@ export class InmsgWatcher {
         .join('');
       await appendFile(join(this.s.config.nodeFolder, rejectedFileName), block);
       for (const r of rejected) {
-        this.s.errors.report({ kind: FailureKind.BadInput, text: `${inmsgFileName} ${r.where} rejected: ${r.reason}; kept in ${rejectedFileName}` });
+        this.s.errors.report({
+          kind: FailureKind.BadInput,
+          text: `${inmsgFileName} ${r.where} rejected: ${r.reason}; kept in ${rejectedFileName}`,
+        });
       }
     }
     await unlink(path);

@@ -25,15 +25,60 @@ export class Metrics {
     this.registry.setDefaultLabels({ node });
     client.collectDefaultMetrics({ register: this.registry });
     const r = [this.registry];
-    this.accepted = new client.Counter({ name: 'steward_user_messages_total', help: 'Messages accepted into the outbox, by method', labelNames: ['method'], registers: r });
-    this.delivered = new client.Counter({ name: 'steward_nats_delivered_total', help: 'Messages delivered (ACKed, or published for NACK kinds), by method', labelNames: ['method'], registers: r });
-    this.expired = new client.Counter({ name: 'steward_messages_expired_total', help: 'Messages whose retries were used up without an ACK, by method', labelNames: ['method'], registers: r });
-    this.retries = new client.Counter({ name: 'steward_nats_messages_missed_acks_total', help: 'Resends after an ACK timeout or publish error, by method', labelNames: ['method'], registers: r });
-    this.duplicates = new client.Counter({ name: 'steward_duplicates_suppressed_total', help: 'Received resends of messages already handled, answered from the journal', labelNames: ['method'], registers: r });
-    this.executions = new client.Counter({ name: 'steward_executions_total', help: 'Received messages run, by method and outcome', labelNames: ['method', 'status'], registers: r });
-    this.failures = new client.Counter({ name: 'steward_error_messages_sent_total', help: 'Failures reported to the error kernel, by kind', labelNames: ['kind'], registers: r });
-    this.restarts = new client.Counter({ name: 'steward_actor_restarts_total', help: 'Restarts of supervised processes, by process', labelNames: ['process'], registers: r });
-    this.escalations = new client.Counter({ name: 'steward_actor_escalations_total', help: 'Restart-intensity escalations, by process', labelNames: ['process'], registers: r });
+    this.accepted = new client.Counter({
+      name: 'steward_user_messages_total',
+      help: 'Messages accepted into the outbox, by method',
+      labelNames: ['method'],
+      registers: r,
+    });
+    this.delivered = new client.Counter({
+      name: 'steward_nats_delivered_total',
+      help: 'Messages delivered (ACKed, or published for NACK kinds), by method',
+      labelNames: ['method'],
+      registers: r,
+    });
+    this.expired = new client.Counter({
+      name: 'steward_messages_expired_total',
+      help: 'Messages whose retries were used up without an ACK, by method',
+      labelNames: ['method'],
+      registers: r,
+    });
+    this.retries = new client.Counter({
+      name: 'steward_nats_messages_missed_acks_total',
+      help: 'Resends after an ACK timeout or publish error, by method',
+      labelNames: ['method'],
+      registers: r,
+    });
+    this.duplicates = new client.Counter({
+      name: 'steward_duplicates_suppressed_total',
+      help: 'Received resends of messages already handled, answered from the journal',
+      labelNames: ['method'],
+      registers: r,
+    });
+    this.executions = new client.Counter({
+      name: 'steward_executions_total',
+      help: 'Received messages run, by method and outcome',
+      labelNames: ['method', 'status'],
+      registers: r,
+    });
+    this.failures = new client.Counter({
+      name: 'steward_error_messages_sent_total',
+      help: 'Failures reported to the error kernel, by kind',
+      labelNames: ['kind'],
+      registers: r,
+    });
+    this.restarts = new client.Counter({
+      name: 'steward_actor_restarts_total',
+      help: 'Restarts of supervised processes, by process',
+      labelNames: ['process'],
+      registers: r,
+    });
+    this.escalations = new client.Counter({
+      name: 'steward_actor_escalations_total',
+      help: 'Restart-intensity escalations, by process',
+      labelNames: ['process'],
+      registers: r,
+    });
     this.inflight = new client.Gauge({ name: 'steward_messages_inflight', help: 'Deliveries in progress', registers: r });
     this.brokerConnected = new client.Gauge({ name: 'steward_nats_connected', help: '1 while connected to the broker', registers: r });
   }

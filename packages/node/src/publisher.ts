@@ -157,7 +157,9 @@ export class Publisher {
         lastState = state;
         s.journal
           .updateOutbox(id, { state: state as OutboxState, attempts: snap.context.attempts, snapshot: actor.getPersistedSnapshot() })
-          .catch((err: unknown) => s.errors.report({ kind: FailureKind.Journal, text: `journal update failed for ${id}`, messageId: id, error: err }));
+          .catch((err: unknown) =>
+            s.errors.report({ kind: FailureKind.Journal, text: `journal update failed for ${id}`, messageId: id, error: err }),
+          );
       },
       complete: () => {
         const out = actor.getSnapshot().output;
@@ -178,14 +180,20 @@ export class Publisher {
     this.opts.acks.unregister(id);
     s.metrics.inflight.dec();
     try {
-      const patch = { state: out.status === 'delivered' ? OutboxState.Delivered : OutboxState.Expired, attempts: out.attempts, finishedAt: Date.now() };
+      const patch = {
+        state: out.status === 'delivered' ? OutboxState.Delivered : OutboxState.Expired,
+        attempts: out.attempts,
+        finishedAt: Date.now(),
+      };
       await s.journal.updateOutbox(id, {
         ...patch,
         ...(out.reply ? { reply: out.reply } : {}),
         ...(out.lastError !== undefined ? { lastError: out.lastError } : {}),
       });
       const audit = { event: out.status, id, subject, attempts: out.attempts } as const;
-      s.audit.append([{ ...audit, ...(out.reply ? { status: out.reply.status } : {}), ...(out.lastError ? { error: out.lastError } : {}) }]);
+      s.audit.append([
+        { ...audit, ...(out.reply ? { status: out.reply.status } : {}), ...(out.lastError ? { error: out.lastError } : {}) },
+      ]);
       const isErrorLog = m.method === 'ErrorLog';
       if (out.status === 'expired') {
         s.metrics.expired.inc({ method: m.method });
@@ -224,7 +232,13 @@ export class Publisher {
         }
       }
     } catch (err) {
-      s.errors.report({ kind: FailureKind.Journal, text: `could not record the end of delivery ${id}`, messageId: id, subject, error: err });
+      s.errors.report({
+        kind: FailureKind.Journal,
+        text: `could not record the end of delivery ${id}`,
+        messageId: id,
+        subject,
+        error: err,
+      });
     } finally {
       this.active.delete(id);
       if (!this.stopped) this.pump();

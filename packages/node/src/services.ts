@@ -4,14 +4,7 @@
  * message in the outbox. Owned by the root node actor. @internal
  */
 import { randomUUID } from 'node:crypto';
-import {
-  subjectOf,
-  toWireMessage,
-  type Journal,
-  type MessageSpec,
-  type SubmitResult,
-  type WireMessage,
-} from '@steward/core';
+import { subjectOf, toWireMessage, type Journal, type MessageSpec, type SubmitResult, type WireMessage } from '@steward/core';
 import type { AuditLog } from './audit.js';
 import type { BrokerConnection } from './broker.js';
 import type { NodeConfig } from './config.js';
@@ -62,14 +55,27 @@ export class NodeServices {
    */
   async submit(items: SpecSubmission[]): Promise<SubmitResult[]> {
     if (items.length === 0) return [];
-    const wires = items.map((i) => ({ message: this.toWire(i.spec), subject: subjectOf(i.spec), sourceKey: i.sourceKey, source: i.source }));
+    const wires = items.map((i) => ({
+      message: this.toWire(i.spec),
+      subject: subjectOf(i.spec),
+      sourceKey: i.sourceKey,
+      source: i.source,
+    }));
     const results = await this.journal.submit(
-      wires.map((w) => (w.sourceKey === undefined ? { message: w.message, subject: w.subject } : { message: w.message, subject: w.subject, sourceKey: w.sourceKey })),
+      wires.map((w) =>
+        w.sourceKey === undefined
+          ? { message: w.message, subject: w.subject }
+          : { message: w.message, subject: w.subject, sourceKey: w.sourceKey },
+      ),
     );
     this.audit.append(
       wires
         .filter((_, i) => !results[i]!.duplicate)
-        .map((w) => (w.source === undefined ? { event: 'accepted' as const, message: w.message, subject: w.subject } : { event: 'accepted' as const, message: w.message, subject: w.subject, source: w.source })),
+        .map((w) =>
+          w.source === undefined
+            ? { event: 'accepted' as const, message: w.message, subject: w.subject }
+            : { event: 'accepted' as const, message: w.message, subject: w.subject, source: w.source },
+        ),
     );
     for (const w of wires) this.metrics.accepted.inc({ method: w.message.method });
     this.onNewMessages([...new Set(wires.map((w) => w.subject))]);

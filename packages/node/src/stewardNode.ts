@@ -19,14 +19,7 @@
 import inspector from 'node:inspector';
 import { join } from 'node:path';
 import { createActor, type Actor } from 'xstate';
-import {
-  Journal,
-  processLogic,
-  supervisorMachine,
-  type ChildSpec,
-  type EscalationError,
-  type SupervisorEvent,
-} from '@steward/core';
+import { Journal, processLogic, supervisorMachine, type ChildSpec, type EscalationError, type SupervisorEvent } from '@steward/core';
 import { AckInbox } from './ackInbox.js';
 import { AuditLog } from './audit.js';
 import { BrokerConnection, defaultBrokerHostPort, EmbeddedBroker, isListening, toServerUrl } from './broker.js';
@@ -106,7 +99,14 @@ export class StewardNode {
     errors.setForwarder((text) => {
       s.submit([
         {
-          spec: { toNode: c.centralNodeName, method: 'ErrorLog', commandOrEvent: 'EventACK', data: [text], timeout: c.errorMessageTimeout, retries: c.errorMessageRetries },
+          spec: {
+            toNode: c.centralNodeName,
+            method: 'ErrorLog',
+            commandOrEvent: 'EventACK',
+            data: [text],
+            timeout: c.errorMessageTimeout,
+            retries: c.errorMessageRetries,
+          },
           source: 'errorKernel',
         },
       ]).catch((err: unknown) => log.error(`could not queue an ErrorLog for central: ${(err as Error).message}`));
@@ -130,11 +130,21 @@ export class StewardNode {
       return sub;
     });
     const publisherLogic = processLogic<{ subject: string }>(({ input, fail, sendParent, id }) => {
-      const p = new Publisher({ services: s, acks, subject: input.subject, fail, requestStop: () => sendParent({ type: 'STOP_CHILD', id }) });
+      const p = new Publisher({
+        services: s,
+        acks,
+        subject: input.subject,
+        fail,
+        requestStop: () => sendParent({ type: 'STOP_CHILD', id }),
+      });
       p.start();
       return { stop: () => p.stop(), receive: (e) => e.type === 'WAKE' && p.wake() };
     });
-    const policy = { maxRestarts: c.restartIntensity, withinMs: c.restartPeriod * 1000, onEvent: (e: SupervisorEvent) => this.onSupervisorEvent(e) };
+    const policy = {
+      maxRestarts: c.restartIntensity,
+      withinMs: c.restartPeriod * 1000,
+      onEvent: (e: SupervisorEvent) => this.onSupervisorEvent(e),
+    };
     const supervisor = (name: string, children: ChildSpec[]): ChildSpec => ({
       id: name,
       logic: supervisorMachine,
@@ -152,7 +162,12 @@ export class StewardNode {
         }),
       });
     }
-    children.push(supervisor('subscribers', methods.map((m) => ({ id: m, logic: subscriberLogic, input: { method: m } }))));
+    children.push(
+      supervisor(
+        'subscribers',
+        methods.map((m) => ({ id: m, logic: subscriberLogic, input: { method: m } })),
+      ),
+    );
     children.push(supervisor('publishers', []));
     children.push(
       supervisor('inputs', [
@@ -214,7 +229,12 @@ export class StewardNode {
     const c = this.config;
     const hello = () =>
       s
-        .submit([{ spec: { toNode: c.centralNodeName, method: 'SayHello', commandOrEvent: 'EventNACK', data: [`steward ${stewardVersion}`] }, source: 'hello' }])
+        .submit([
+          {
+            spec: { toNode: c.centralNodeName, method: 'SayHello', commandOrEvent: 'EventNACK', data: [`steward ${stewardVersion}`] },
+            source: 'hello',
+          },
+        ])
         .catch((err: unknown) => s.log.warn(`could not queue SayHello: ${(err as Error).message}`));
     void hello();
     const t = setInterval(() => void hello(), c.sayHelloInterval * 1000);
@@ -244,11 +264,17 @@ export class StewardNode {
         break;
       case 'child.restarting':
         m?.restarts.inc({ process: `${e.supervisor}/${e.childId}` });
-        this.log.warn(`restarting process ${e.supervisor}/${e.childId} in ${e.delayMs} ms (restart ${e.restartCount} within ${this.config.restartPeriod}s)`);
+        this.log.warn(
+          `restarting process ${e.supervisor}/${e.childId} in ${e.delayMs} ms (restart ${e.restartCount} within ${this.config.restartPeriod}s)`,
+        );
         break;
       case 'escalated':
         m?.escalations.inc({ process: `${e.supervisor}/${e.childId}` });
-        errors?.report({ kind: FailureKind.Escalation, text: `restart intensity exceeded in ${e.supervisor}: ${e.error.message}`, error: e.error });
+        errors?.report({
+          kind: FailureKind.Escalation,
+          text: `restart intensity exceeded in ${e.supervisor}: ${e.error.message}`,
+          error: e.error,
+        });
         break;
       default:
         break;
@@ -262,10 +288,21 @@ export class StewardNode {
       error: err,
     });
     // Give the ErrorLog a moment to reach central; it stays journaled and is resent at the next start otherwise.
+    // The report was queued in this turn: wait for its commit first, or the outbox still looks empty.
+    await this.journal?.flush().catch(() => undefined);
+    // The tree is stopped by now, so a publisher of its own carries the reports.
+    const subject = `${this.config.centralNodeName}.EventACK.ErrorLog`;
+    const s = this.services;
+    const publisher =
+      s && this.acks
+        ? new Publisher({ services: s, acks: this.acks, subject, fail: () => undefined, requestStop: () => undefined })
+        : undefined;
+    publisher?.start();
     const deadline = Date.now() + 3000;
-    while (Date.now() < deadline && (this.journal?.countOpenOutbox(`${this.config.centralNodeName}.EventACK.ErrorLog`) ?? 0) > 0) {
+    while (Date.now() < deadline && (this.journal?.countOpenOutbox(subject) ?? 0) > 0) {
       await new Promise((r) => setTimeout(r, 100));
     }
+    publisher?.stop();
     await this.stop(EXIT_ESCALATED);
   }
 

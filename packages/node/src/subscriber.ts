@@ -85,7 +85,12 @@ export class Subscriber {
           return;
         }
         this.onMessage(msg).catch((e: unknown) =>
-          this.s.errors.report({ kind: FailureKind.ActorCrashed, text: `subscriber ${this.pattern} failed on a message`, subject: msg.subject, error: e }),
+          this.s.errors.report({
+            kind: FailureKind.ActorCrashed,
+            text: `subscriber ${this.pattern} failed on a message`,
+            subject: msg.subject,
+            error: e,
+          }),
         );
       },
     });
@@ -128,7 +133,13 @@ export class Subscriber {
     await this.s.journal.updateInbox(m.id, { state: InboxState.Interrupted, result, finishedAt: Date.now() }, followUp);
     this.pending.delete(m.id);
     if (followUp) this.s.onNewMessages([followUp.subject]);
-    this.s.errors.report({ kind: FailureKind.Interrupted, text: `${m.method} from ${m.fromNode} interrupted by a node restart`, messageId: m.id, subject: rec.subject, peer: m.fromNode });
+    this.s.errors.report({
+      kind: FailureKind.Interrupted,
+      text: `${m.method} from ${m.fromNode} interrupted by a node restart`,
+      messageId: m.id,
+      subject: rec.subject,
+      peer: m.fromNode,
+    });
   }
 
   private async onMessage(msg: Msg): Promise<void> {
@@ -137,12 +148,15 @@ export class Subscriber {
     const kind = parsed.kind;
     let m: WireMessage;
     try {
-      if (msg.data.length > maxPayloadBytes) throw new ValidationError([{ field: '(payload)', reason: `larger than ${maxPayloadBytes} bytes` }]);
+      if (msg.data.length > maxPayloadBytes)
+        throw new ValidationError([{ field: '(payload)', reason: `larger than ${maxPayloadBytes} bytes` }]);
       m = parseWireMessage(JSON.parse(new TextDecoder().decode(msg.data)));
       const problems = [];
-      if (m.toNode !== this.s.config.node) problems.push({ field: 'toNode', reason: `is "${m.toNode}" but arrived at node "${this.s.config.node}"` });
+      if (m.toNode !== this.s.config.node)
+        problems.push({ field: 'toNode', reason: `is "${m.toNode}" but arrived at node "${this.s.config.node}"` });
       if (m.method !== parsed.method) problems.push({ field: 'method', reason: `is "${m.method}" but arrived on subject ${msg.subject}` });
-      if (m.commandOrEvent !== kind) problems.push({ field: 'commandOrEvent', reason: `is "${m.commandOrEvent}" but arrived on subject ${msg.subject}` });
+      if (m.commandOrEvent !== kind)
+        problems.push({ field: 'commandOrEvent', reason: `is "${m.commandOrEvent}" but arrived on subject ${msg.subject}` });
       if (problems.length) throw new ValidationError(problems);
     } catch (err) {
       const text = err instanceof SyntaxError ? `not JSON: ${err.message}` : (err as Error).message;
@@ -157,6 +171,10 @@ export class Subscriber {
       if (msg.reply) known.replyTo = msg.reply;
       if (kind === 'EventACK' && msg.reply) this.respond(msg.reply, this.receivedAck(m.id, true));
       this.s.metrics.duplicates.inc({ method: m.method });
+      this.s.log.info('resend of a message still queued or running: not run again, answered when it finishes', {
+        id: m.id,
+        subject: msg.subject,
+      });
       return;
     }
     const stored = this.s.journal.getInbox(m.id);
@@ -177,7 +195,13 @@ export class Subscriber {
       await this.s.journal.insertInbox(m, msg.subject);
     } catch (err) {
       this.pending.delete(m.id);
-      this.s.errors.report({ kind: FailureKind.Journal, text: 'could not journal a received message; not ACKed, the sender will resend', messageId: m.id, subject: msg.subject, error: err });
+      this.s.errors.report({
+        kind: FailureKind.Journal,
+        text: 'could not journal a received message; not ACKed, the sender will resend',
+        messageId: m.id,
+        subject: msg.subject,
+        error: err,
+      });
       return;
     }
     if (kind === 'EventACK' && pending.replyTo) {
@@ -228,7 +252,11 @@ export class Subscriber {
           const base = { services: s, message: m, subject };
           const progress = storedProgress ?? (handler.prepare ? await handler.prepare(base) : undefined);
           // "running" is durable before the method's first effect, so a crash is seen as an interruption.
-          await s.journal.updateInbox(m.id, { state: InboxState.Running, startedAt: Date.now(), ...(progress !== undefined ? { progress } : {}) });
+          await s.journal.updateInbox(m.id, {
+            state: InboxState.Running,
+            startedAt: Date.now(),
+            ...(progress !== undefined ? { progress } : {}),
+          });
           return handler.run({ ...base, signal, progress });
         }),
         reply: fromPromise<void, ExecutionResult>(async ({ input }) => {
@@ -248,7 +276,13 @@ export class Subscriber {
       actor.subscribe({
         complete: () => resolve(),
         error: (err) => {
-          s.errors.report({ kind: FailureKind.ActorCrashed, text: `execution actor of ${m.id} failed`, messageId: m.id, subject, error: err });
+          s.errors.report({
+            kind: FailureKind.ActorCrashed,
+            text: `execution actor of ${m.id} failed`,
+            messageId: m.id,
+            subject,
+            error: err,
+          });
           this.pending.delete(m.id);
           resolve();
         },
@@ -259,7 +293,7 @@ export class Subscriber {
 
   private async finish(m: WireMessage, subject: string, result: ExecutionResult): Promise<void> {
     const s = this.s;
-    const reply: AckReply = { id: m.id, node: s.config.node, status: result.status, output: result.output };
+    const reply: AckReply = { id: m.id, node: s.config.node, status: result.status, output: this.fitOutput(result.output) };
     if (result.error !== undefined) reply.error = result.error;
     if (result.exitCode !== undefined) reply.exitCode = result.exitCode;
     const followUp = this.followUp(m, reply);
@@ -288,7 +322,8 @@ export class Subscriber {
     const replyMethod = methodInfo(m.method)?.replyMethod;
     if (!replyMethod || kindIsCommand(m.commandOrEvent)) return undefined;
     let text = reply.output ?? '';
-    if (isFailureStatus(reply.status)) text += `${text && !text.endsWith('\n') ? '\n' : ''}steward: ${m.method} ${reply.status}: ${reply.error ?? ''}\n`;
+    if (isFailureStatus(reply.status))
+      text += `${text && !text.endsWith('\n') ? '\n' : ''}steward: ${m.method} ${reply.status}: ${reply.error ?? ''}\n`;
     const spec = {
       toNode: m.fromNode,
       method: replyMethod,
@@ -299,6 +334,22 @@ export class Subscriber {
     };
     const message: WireMessage = { ...this.s.toWire(spec), previousMessageId: m.id };
     return { message, subject: subjectOf(spec), sourceKey: `reply:${m.id}` };
+  }
+
+  /**
+   * Cuts output that would not fit in one broker message (nats-server's
+   * max_payload, 1 MiB by default), keeping its end, so the ACK or reply is
+   * never refused by the broker and the sender always gets an answer.
+   */
+  private fitOutput(output: string): string {
+    const maxPayload = this.nc?.info?.max_payload ?? 1024 * 1024;
+    const limit = Math.max(1024, maxPayload - 64 * 1024);
+    const bytes = Buffer.byteLength(output);
+    if (bytes <= limit) return output;
+    const tail = Buffer.from(output)
+      .subarray(bytes - limit)
+      .toString('utf8');
+    return `[steward: output was ${bytes} bytes; only its last ${limit} bytes are kept, to fit the broker's max_payload of ${maxPayload}]\n${tail}`;
   }
 
   private respond(replyTo: string, reply: AckReply): void {

@@ -12,13 +12,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  CommandNotFoundError,
-  CommandStartError,
-  killProcessTree,
-  runCommand,
-  type RunCommandOptions,
-} from '../src/commandRunner.js';
+import { CommandNotFoundError, CommandStartError, killProcessTree, runCommand, type RunCommandOptions } from '../src/commandRunner.js';
 
 const MARKER_NAME = 'STEWARD_COMMAND_RUNNER_TEST';
 const marker = `${MARKER_NAME}=${randomUUID()}`;
@@ -195,8 +189,7 @@ describe('runCommand', { timeout: TEST_TIMEOUT_MS }, () => {
     // The command writes the next line only after the test saw the previous
     // one (it waits for a file the test creates), so the order is certain.
     const gate = mkdtempSync(join(tmp, 'gate-'));
-    const script =
-      'echo a; until [ -e "$1/1" ]; do sleep 0.02; done; echo b >&2; until [ -e "$1/2" ]; do sleep 0.02; done; echo c';
+    const script = 'echo a; until [ -e "$1/1" ]; do sleep 0.02; done; echo b >&2; until [ -e "$1/2" ]; do sleep 0.02; done; echo c';
     const seen: [string, string][] = [];
     const result = await run({
       argv: ['bash', '-c', script, 'bash', gate],
@@ -318,9 +311,7 @@ describe('runCommand', { timeout: TEST_TIMEOUT_MS }, () => {
     assert.equal(result.signal, 'SIGTERM');
 
     const tree = [bash, ...sleeps];
-    await waitFor(`the tree to be gone (alive: ${describeProcs(tree.filter(isRunning))})`, () =>
-      tree.every((p) => !isRunning(p)),
-    );
+    await waitFor(`the tree to be gone (alive: ${describeProcs(tree.filter(isRunning))})`, () => tree.every((p) => !isRunning(p)));
   });
 
   it('kills the tree when timeoutMs passes and reports timedOut', async () => {

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Journal } from '../src/journal.js';
+import type { WireMessage } from '../src/message.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'steward-journal-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function msg(id: string, toNode = 'ship1'): WireMessage {
+  return {
+    id,
+    fromNode: 'central',
+    toNode,
+    method: 'TextLogging',
+    commandOrEvent: 'EventACK',
+    data: [id],
+    createdAt: Date.now(),
+    timeout: 1,
+    retries: 1,
+    methodTimeout: 10,
+  };
+}
+
+describe('journal', () => {
+  it('keeps submitted messages across a reopen, in order, until they are finished', async () => {
+    const path = join(dir, 'a.db');
+    let j = Journal.open(path);
+    const subject = 'ship1.EventACK.TextLogging';
+    const res = await j.submit([1, 2, 3].map((i) => ({ message: msg(`m${i}`), subject })));
+    assert.deepEqual(
+      res.map((r) => r.duplicate),
+      [false, false, false],
+    );
+    await j.updateOutbox('m1', { state: 'delivered', attempts: 1, finishedAt: Date.now() });
+    await j.updateOutbox('m2', { state: 'awaitingAck', attempts: 2 });
+    j.close();
+    j = Journal.open(path);
+    const open = j.openOutbox(subject);
+    assert.deepEqual(
+      open.map((r) => [r.id, r.state, r.attempts]),
+      [
+        ['m2', 'awaitingAck', 2],
+        ['m3', 'queued', 0],
+      ],
+    );
+    assert.deepEqual(j.openSubjects(), [subject]);
+    assert.equal(j.countOpenOutbox(), 2);
+    j.close();
+  });
+
+  it('stores a source key once: a resubmitted inmsg entry is reported as a duplicate', async () => {
+    const j = Journal.open(join(dir, 'b.db'));
+    const [first] = await j.submit([{ message: msg('a1'), subject: 's.EventACK.TextLogging', sourceKey: 'inmsg:f:0:0' }]);
+    const [again] = await j.submit([{ message: msg('a2'), subject: 's.EventACK.TextLogging', sourceKey: 'inmsg:f:0:0' }]);
+    assert.equal(first?.duplicate, false);
+    assert.equal(again?.duplicate, true);
+    assert.equal(again?.id, 'a1');
+    assert.equal(j.countOpenOutbox(), 1);
+    j.close();
+  });
+
+  it('one failing write in a batch does not undo the others', async () => {
+    const j = Journal.open(join(dir, 'c.db'));
+    const ok = j.insertInbox(msg('i1'), 'ship1.EventACK.TextLogging');
+    const dup = j.insertInbox(msg('i1'), 'ship1.EventACK.TextLogging');
+    const ok2 = j.insertInbox(msg('i2'), 'ship1.EventACK.TextLogging');
+    await ok;
+    await assert.rejects(dup, /journal write failed/);
+    await ok2;
+    assert.deepEqual(
+      j.openInbox().map((r) => r.id),
+      ['i1', 'i2'],
+    );
+    j.close();
+  });
+
+  it('records a result and its reply message in one transaction', async () => {
+    const j = Journal.open(join(dir, 'd.db'));
+    await j.insertInbox(msg('r1'), 'ship1.EventACK.CLICommandRequest');
+    const reply = msg('reply-1', 'central');
+    await j.updateInbox(
+      'r1',
+      { state: 'succeeded', result: { id: 'r1', node: 'ship1', status: 'succeeded', output: 'x' }, finishedAt: Date.now() },
+      { message: reply, subject: 'central.EventACK.CLICommandReply', sourceKey: 'reply:r1' },
+    );
+    // A second finish (re-run after a crash) must not queue a second reply.
+    await j.updateInbox(
+      'r1',
+      { state: 'succeeded' },
+      { message: msg('reply-2', 'central'), subject: 'central.EventACK.CLICommandReply', sourceKey: 'reply:r1' },
+    );
+    assert.equal(j.getInbox('r1')?.result?.output, 'x');
+    assert.deepEqual(
+      j.openOutbox('central.EventACK.CLICommandReply').map((r) => r.id),
+      ['reply-1'],
+    );
+    assert.equal(j.openInbox().length, 0);
+    j.close();
+  });
+
+  it('prunes finished messages older than the retention', async () => {
+    const j = Journal.open(join(dir, 'e.db'));
+    await j.submit([{ message: msg('p1'), subject: 'x.EventACK.TextLogging' }]);
+    await j.updateOutbox('p1', { state: 'delivered', finishedAt: 1000 });
+    await j.insertInbox(msg('p2'), 'x.EventACK.TextLogging');
+    await j.updateInbox('p2', { state: 'succeeded', finishedAt: 1000 });
+    assert.deepEqual(await j.prune(2000), { outbox: 1, inbox: 1 });
+    assert.equal(j.getOutbox('p1'), undefined);
+    j.close();
+  });
+
+  it('records hellos in the node registry', async () => {
+    const j = Journal.open(join(dir, 'f.db'));
+    await j.recordHello('ship1', 'steward 0.1.0');
+    await j.recordHello('ship1', 'steward 0.1.1');
+    const nodes = j.listNodes();
+    assert.equal(nodes.length, 1);
+    assert.equal(nodes[0]?.info, 'steward 0.1.1');
+    j.close();
+  });
+
+  it('names the file when it cannot be opened', () => {
+    const blocker = join(dir, 'a-file');
+    writeFileSync(blocker, '');
+    const path = join(blocker, 'journal.db');
+    assert.throws(
+      () => Journal.open(path),
+      (err: Error) => err.message.startsWith(`cannot open journal ${path}`),
+    );
+  });
+});
