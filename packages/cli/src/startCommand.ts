@@ -232,6 +232,9 @@ export async function runStart(a: StartArgs): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // Nothing may crash the node silently: what escapes the actors goes to the error kernel.
+  process.on('unhandledRejection', (err) => node.reportUncaught(err, 'rejection'));
+  process.on('uncaughtException', (err) => node.reportUncaught(err, 'exception'));
   try {
     await node.start();
   } catch (err) {

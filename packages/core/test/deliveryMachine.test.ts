@@ -16,7 +16,11 @@ function run(
         attempts.push(p.attempt);
         await onPublish(p.attempt, (e) =>
           setImmediate(() =>
-            actor.send(e.type === 'ACK' ? { type: 'ACK', reply: { id: 'm1', node: 'ship1', status: 'succeeded', output: 'ok' } } : { type: 'NO_RESPONDERS' }),
+            actor.send(
+              e.type === 'ACK'
+                ? { type: 'ACK', reply: { id: 'm1', node: 'ship1', status: 'succeeded', output: 'ok' } }
+                : { type: 'NO_RESPONDERS' },
+            ),
           ),
         );
       }),

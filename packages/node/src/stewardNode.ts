@@ -22,7 +22,8 @@ import { createActor, type Actor } from 'xstate';
 import { Journal, processLogic, supervisorMachine, type ChildSpec, type EscalationError, type SupervisorEvent } from '@steward/core';
 import { AckInbox } from './ackInbox.js';
 import { AuditLog } from './audit.js';
-import { BrokerConnection, defaultBrokerHostPort, EmbeddedBroker, isListening, toServerUrl } from './broker.js';
+import { BrokerConnection, defaultBrokerHostPort, EmbeddedBroker, findExecutable, isListening, toServerUrl } from './broker.js';
+import { BrokerNotInstalledError } from './errors.js';
 import type { NodeConfig } from './config.js';
 import { ErrorKernel, FailureKind } from './errorKernel.js';
 import { InmsgWatcher } from './inmsgFile.js';
@@ -89,6 +90,8 @@ export class StewardNode {
     if (addresses.length === 0) {
       addresses = [defaultBrokerHostPort];
       if (c.embeddedBroker && !(await isListening(defaultBrokerHostPort))) {
+        // Say it now, in words, rather than let the broker process fail until escalation.
+        if (!findExecutable('nats-server')) throw new BrokerNotInstalledError();
         embedded = new EmbeddedBroker(join(c.nodeFolder, 'state', 'nats-server.log'), log);
       }
     }
@@ -304,6 +307,19 @@ export class StewardNode {
     }
     publisher?.stop();
     await this.stop(EXIT_ESCALATED);
+  }
+
+  /**
+   * Reports a failure that escaped every actor (an unhandled rejection or
+   * exception in the process). Rejections are reported and the node goes on;
+   * an exception leaves the process in an unknown state, so the node stops
+   * with {@link EXIT_ESCALATED} for its service manager to restart it.
+   */
+  reportUncaught(err: unknown, kind: 'rejection' | 'exception'): void {
+    const text = `uncaught ${kind}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+    if (this.services) this.services.errors.report({ kind: FailureKind.ActorCrashed, text, error: err });
+    else this.log.error(text);
+    if (kind === 'exception') void this.stop(EXIT_ESCALATED);
   }
 
   /** Stops the tree, drains the broker connection and closes the journal. */
