@@ -10,3 +10,5 @@ export { FailureKind, type Failure } from './errorKernel.js';
 export { inmsgFileName, rejectedFileName } from './inmsgFile.js';
 export { runCommand, killProcessTree, type RunCommandOptions, type CommandResult } from './commandRunner.js';
 export { stewardVersion } from './version.js';
+export { NodeEvents, type NodeEventMap, type DeliveryEvent, type ExecutionEvent } from './nodeEvents.js';
+export type { NodeServices, SpecSubmission } from './services.js';

@@ -155,6 +155,15 @@ export class Publisher {
         const state = topState(snap.value);
         if (state === lastState || snap.status !== 'active') return;
         lastState = state;
+        s.events.emit('delivery', {
+          id,
+          subject: rec.subject,
+          message: m,
+          state,
+          attempts: snap.context.attempts,
+          time: Date.now(),
+          ...(snap.context.lastError !== undefined ? { lastError: snap.context.lastError } : {}),
+        });
         s.journal
           .updateOutbox(id, { state: state as OutboxState, attempts: snap.context.attempts, snapshot: actor.getPersistedSnapshot() })
           .catch((err: unknown) =>
@@ -187,6 +196,16 @@ export class Publisher {
       };
       await s.journal.updateOutbox(id, {
         ...patch,
+        ...(out.reply ? { reply: out.reply } : {}),
+        ...(out.lastError !== undefined ? { lastError: out.lastError } : {}),
+      });
+      s.events.emit('delivery', {
+        id,
+        subject,
+        message: m,
+        state: out.status,
+        attempts: out.attempts,
+        time: Date.now(),
         ...(out.reply ? { reply: out.reply } : {}),
         ...(out.lastError !== undefined ? { lastError: out.lastError } : {}),
       });

@@ -11,6 +11,7 @@ import type { NodeConfig } from './config.js';
 import type { ErrorKernel } from './errorKernel.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { NodeEvents } from './nodeEvents.js';
 
 /** One message to send, as given by an input. */
 export interface SpecSubmission {
@@ -25,6 +26,8 @@ export interface SpecSubmission {
 export class NodeServices {
   /** Called with the subjects that got new messages, so their publishers run. */
   onNewMessages: (subjects: string[]) => void = () => undefined;
+  /** Live events of this node's actors (see {@link NodeEvents}). */
+  readonly events = new NodeEvents();
 
   constructor(
     readonly config: NodeConfig,

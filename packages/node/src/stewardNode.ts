@@ -49,8 +49,10 @@ export interface StewardNodeOptions {
 /** One running steward node. */
 export class StewardNode {
   readonly log: Logger;
-  private services?: NodeServices;
-  private root?: Actor<typeof supervisorMachine>;
+  /** The node's shared services; set once {@link StewardNode.start} has begun. @internal */
+  services?: NodeServices;
+  /** The root supervisor actor; set once started. @internal */
+  root?: Actor<typeof supervisorMachine>;
   private broker?: BrokerConnection;
   private acks?: AckInbox;
   private journal?: Journal;
@@ -99,6 +101,7 @@ export class StewardNode {
     this.broker = broker;
     const s = new NodeServices(c, log, journal, broker, errors, audit, metrics);
     this.services = s;
+    errors.listeners.push((f) => s.events.emit('failure', f));
     errors.setForwarder((text) => {
       s.submit([
         {
@@ -259,6 +262,7 @@ export class StewardNode {
   }
 
   private onSupervisorEvent(e: SupervisorEvent): void {
+    this.services?.events.emit('supervisor', e);
     const m = this.metrics;
     const errors = this.services?.errors;
     switch (e.type) {

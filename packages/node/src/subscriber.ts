@@ -133,6 +133,7 @@ export class Subscriber {
     await this.s.journal.updateInbox(m.id, { state: InboxState.Interrupted, result, finishedAt: Date.now() }, followUp);
     this.pending.delete(m.id);
     if (followUp) this.s.onNewMessages([followUp.subject]);
+    this.s.events.emit('execution', { id: m.id, subject: rec.subject, message: m, state: 'interrupted', result, time: Date.now() });
     this.s.errors.report({
       kind: FailureKind.Interrupted,
       text: `${m.method} from ${m.fromNode} interrupted by a node restart`,
@@ -180,6 +181,14 @@ export class Subscriber {
     const stored = this.s.journal.getInbox(m.id);
     if (stored) {
       this.s.metrics.duplicates.inc({ method: m.method });
+      this.s.events.emit('execution', {
+        id: m.id,
+        subject: msg.subject,
+        message: m,
+        state: 'duplicate',
+        ...(stored.result ? { result: stored.result } : {}),
+        time: Date.now(),
+      });
       this.s.log.info('duplicate answered from the journal, not run again', { id: m.id, subject: msg.subject });
       if (msg.reply) {
         const reply = stored.result && kindIsCommand(kind) ? { ...stored.result, duplicate: true } : this.receivedAck(m.id, true);
@@ -273,7 +282,15 @@ export class Subscriber {
         actor.stop();
         resolve();
       };
+      let last: string | undefined;
       actor.subscribe({
+        next: (snap) => {
+          const state = typeof snap.value === 'string' ? snap.value : Object.keys(snap.value)[0]!;
+          if (state !== last) {
+            last = state;
+            s.events.emit('execution', { id: m.id, subject, message: m, state, time: Date.now() });
+          }
+        },
         complete: () => resolve(),
         error: (err) => {
           s.errors.report({
@@ -300,6 +317,7 @@ export class Subscriber {
     await s.journal.updateInbox(m.id, { state: result.status, result: reply, finishedAt: Date.now() }, followUp);
     if (followUp) s.onNewMessages([followUp.subject]);
     s.metrics.executions.inc({ method: m.method, status: result.status });
+    s.events.emit('execution', { id: m.id, subject, message: m, state: 'replied', result: reply, time: Date.now() });
     const pending = this.pending.get(m.id);
     this.pending.delete(m.id);
     if (kindIsCommand(m.commandOrEvent) && kindWantsAck(m.commandOrEvent) && pending?.replyTo) this.respond(pending.replyTo, reply);
