@@ -209,14 +209,11 @@ describe('seed methods between real nodes', () => {
       timeoutMs: 30_000,
       message: () => `the failed command's output was not stored at central:\n${commandLog()}`,
     });
-    // Both ends report it: ship1 (it ran) and central (it sent), each naming the exit code.
+    // The sender reports it once, naming the exit code (the failure came back in the ACK, so ship1 does not report it too).
     await waitFor(
       () => {
         const lines = readLines(central.dataFile('errorLog.log')).filter((l) => l.includes(failed.id) && l.includes('exit code 3'));
-        return (
-          lines.some((l) => / ship1: methodFailed: CLICommand from central failed/.test(l)) &&
-          lines.some((l) => / central: methodFailed: CLICommand on ship1 failed/.test(l))
-        );
+        return lines.length === 1 && / central: methodFailed: CLICommand on ship1 failed/.test(lines[0]!);
       },
       { timeoutMs: 30_000, message: () => `central's errorLog.log lacks the exit code 3 reports:\n${errorLog()}` },
     );
@@ -234,7 +231,9 @@ describe('seed methods between real nodes', () => {
       () =>
         errorLog()
           .split('\n')
-          .some((l) => l.includes(notFound.id) && l.includes('ship1: methodFailed') && l.includes('command not found')),
+          .some(
+            (l) => l.includes(notFound.id) && l.includes('central: methodFailed: CLICommand on ship1') && l.includes('command not found'),
+          ),
       {
         timeoutMs: 30_000,
         message: () => `no report of the missing program at central:\n${errorLog()}`,
@@ -346,7 +345,7 @@ describe('seed methods between real nodes', () => {
       () =>
         errorLog()
           .split('\n')
-          .some((l) => l.includes(result.id) && l.includes('ship1: methodFailed') && l.includes('timedOut')),
+          .some((l) => l.includes(result.id) && l.includes('central: methodFailed: CLICommand on ship1 timedOut')),
       {
         timeoutMs: 30_000,
         message: () => `no timedOut report from ship1 at central:\n${errorLog()}`,

@@ -19,36 +19,53 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   dropUnknownEnv();
-  await yargs(args)
-    .scriptName('steward')
-    .version(stewardVersion)
-    .env('STEWARD')
-    .command(
-      'start',
-      'run a steward node in the foreground',
-      (y) => startOptions(y).config(fileConfig),
-      async (a) => {
-        code = await runStart(a);
-      },
-    )
-    .command(
-      'demo',
-      'start a small local fleet (a broker, central and ship1), send a command and show its output',
-      (y) => y.option('keep', { type: 'boolean', default: false, describe: 'keep the demo folder' }),
-      async (a) => {
-        code = await runDemo({ keep: a.keep });
-      },
-    )
-    .demandCommand(1, 'name a command: start or demo (see --help)')
-    .strict()
-    .fail((msg, err) => {
-      if (err) throw err;
-      console.error(`steward: ${msg}\nRun "steward --help" for the commands and options.`);
-      code = 2;
-    })
-    .help()
-    .parseAsync();
+  try {
+    await parseAndRun();
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`steward: ${err.message}\nRun "steward --help" for the commands and options.`);
+    return 2;
+  }
   return code;
+
+  async function parseAndRun(): Promise<void> {
+    await yargs(args)
+      .scriptName('steward')
+      .version(stewardVersion)
+      .env('STEWARD')
+      .command(
+        'start',
+        'run a steward node in the foreground',
+        (y) => startOptions(y).config(fileConfig),
+        async (a) => {
+          code = await runStart(a);
+        },
+      )
+      .command(
+        'demo',
+        'start a small local fleet (a broker, central and ship1), send a command and show its output',
+        (y) => y.option('keep', { type: 'boolean', default: false, describe: 'keep the demo folder' }),
+        async (a) => {
+          code = await runDemo({ keep: a.keep });
+        },
+      )
+      .demandCommand(1, 'name a command: start or demo (see --help)')
+      .strict()
+      .fail((msg, err) => {
+        // Throwing stops yargs from running the command with options it refused.
+        throw err ?? new UsageError(msg);
+      })
+      .help()
+      .parseAsync();
+  }
+}
+
+/** Wrong command-line usage: exit code 2. */
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
 }
 
 /**

@@ -176,6 +176,7 @@ export function toNodeConfig(a: StartArgs): NodeConfig {
   if (!(a.defaultMethodTimeout === -1 || a.defaultMethodTimeout > 0))
     problems.push(`--defaultMethodTimeout must be > 0, or -1 for no limit; got ${a.defaultMethodTimeout}`);
   if (a.defaultMessageTimeout === 0) problems.push('--defaultMessageTimeout must be > 0');
+  if (a.errorMessageTimeout === 0) problems.push('--errorMessageTimeout must be > 0');
   if (!Number.isInteger(a.noseqConcurrency) || a.noseqConcurrency < 1)
     problems.push(`--noseqConcurrency must be a whole number ≥ 1; got ${a.noseqConcurrency}`);
   if (a.promHostAndPort && a.promHostAndPort !== 'off' && !/^[^:]*:\d+$/.test(a.promHostAndPort))
@@ -191,9 +192,10 @@ export function toNodeConfig(a: StartArgs): NodeConfig {
     .filter((x) => x !== '' && x !== '0');
   return {
     ...c,
-    dataFolder: a.dataFolder ? resolve(a.dataFolder) : c.dataFolder,
-    journalPath: a.journalPath ? resolve(a.journalPath) : c.journalPath,
-    auditPath: a.auditPath ? resolve(a.auditPath) : c.auditPath,
+    // Relative paths are relative to the node folder, like everything else the node owns.
+    dataFolder: a.dataFolder ? resolve(c.nodeFolder, a.dataFolder) : c.dataFolder,
+    journalPath: a.journalPath ? resolve(c.nodeFolder, a.journalPath) : c.journalPath,
+    auditPath: a.auditPath ? resolve(c.nodeFolder, a.auditPath) : c.auditPath,
     brokerAddresses: brokers,
     centralNodeName: a.centralNodeName,
     centralErrorLogger: a.centralErrorLogger,
@@ -236,7 +238,9 @@ export async function runStart(a: StartArgs): Promise<number> {
   process.on('unhandledRejection', (err) => node.reportUncaught(err, 'rejection'));
   process.on('uncaughtException', (err) => node.reportUncaught(err, 'exception'));
   try {
-    await node.start();
+    // A node can escalate (and stop) before it is ready: then its exit code is the answer.
+    const stoppedEarly = await Promise.race([node.start().then(() => false), node.exited.then(() => true)]);
+    if (stoppedEarly) return node.exited;
   } catch (err) {
     node.log.error(`node ${config.node} could not start: ${(err as Error).message}`);
     await node.stop(StartExit.StartFailed);

@@ -17,6 +17,9 @@ import { assign, fromPromise, setup } from 'xstate';
 import type { AckReply } from './ack.js';
 import { RETRY_FOREVER } from './message.js';
 
+// setTimeout fires at once for delays above 2^31-1 ms (about 24.8 days), so longer waits are capped there.
+const maxTimerMs = 2_147_483_647;
+
 /** Input of one delivery. */
 export interface DeliveryInput {
   /** The message id. */
@@ -88,8 +91,9 @@ export const deliveryMachine = setup({
     publish: fromPromise<void, PublishInput>(() => Promise.reject(new Error('publish actor not provided'))),
   },
   delays: {
-    ackTimeout: ({ context }) => context.ackTimeoutMs,
-    retryDelay: ({ context }) => (context.publishFailed ? Math.max(context.errorBackoffMs, context.retryWaitMs) : context.retryWaitMs),
+    ackTimeout: ({ context }) => Math.min(context.ackTimeoutMs, maxTimerMs),
+    retryDelay: ({ context }) =>
+      Math.min(context.publishFailed ? Math.max(context.errorBackoffMs, context.retryWaitMs) : context.retryWaitMs, maxTimerMs),
   },
   guards: {
     wantsAck: ({ context }) => context.wantsAck,

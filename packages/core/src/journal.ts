@@ -150,6 +150,8 @@ export class Journal {
   commits = 0;
   /** Total milliseconds spent committing (for metrics). */
   commitMs = 0;
+  /** Called after each commit with its duration and number of writes (for metrics). Must not throw. */
+  onCommit?: (ms: number, writes: number) => void;
 
   private constructor(path: string, db: Database.Database) {
     this.path = path;
@@ -421,8 +423,10 @@ export class Journal {
       for (const w of batch) w.reject(failure);
       return;
     } finally {
+      const ms = performance.now() - started;
       this.commits++;
-      this.commitMs += performance.now() - started;
+      this.commitMs += ms;
+      this.onCommit?.(ms, batch.length);
     }
     batch.forEach((w, i) => {
       const r = results[i]!;

@@ -223,21 +223,29 @@ export function parseMessageSpec(raw: unknown): ParsedSpec {
  * @throws {@link ValidationError}
  */
 export function parseWireMessage(raw: unknown): WireMessage {
-  const { spec } = parseMessageSpec(raw);
-  const obj = raw as Record<string, unknown>;
   const problems: FieldProblem[] = [];
-  if (typeof obj.id !== 'string' || obj.id === '' || obj.id.length > 128)
-    problems.push({ field: 'id', reason: 'must be a non-empty string of at most 128 characters' });
+  let spec: MessageSpec | undefined;
+  try {
+    spec = parseMessageSpec(raw).spec;
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    // Keep going: the sender-set fields are checked too, so one answer names every problem.
+    problems.push(...err.problems);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw err;
+  }
+  const obj = raw as Record<string, unknown>;
+  if (typeof obj.id !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(obj.id))
+    problems.push({ field: 'id', reason: 'must be 1 to 128 letters, digits, "_" or "-"' });
   const fromProblem = nodeNameProblem(obj.fromNode);
   if (fromProblem) problems.push({ field: 'fromNode', reason: fromProblem });
   if (typeof obj.createdAt !== 'number' || !Number.isFinite(obj.createdAt))
     problems.push({ field: 'createdAt', reason: 'must be a number (milliseconds since the epoch)' });
   for (const f of ['timeout', 'retries', 'methodTimeout'] as const) {
-    if (spec[f] === undefined) problems.push({ field: f, reason: 'is missing (a sending node always sets it)' });
+    if (spec && spec[f] === undefined) problems.push({ field: f, reason: 'is missing (a sending node always sets it)' });
   }
   if (obj.previousMessageId !== undefined && typeof obj.previousMessageId !== 'string')
     problems.push({ field: 'previousMessageId', reason: 'must be a string' });
-  if (problems.length > 0) throw new ValidationError(problems);
+  if (problems.length > 0 || !spec) throw new ValidationError(problems);
   const wire: WireMessage = {
     ...spec,
     id: obj.id as string,

@@ -132,7 +132,7 @@ export class Subscriber {
     const followUp = this.followUp(m, result);
     await this.s.journal.updateInbox(m.id, { state: InboxState.Interrupted, result, finishedAt: Date.now() }, followUp);
     this.pending.delete(m.id);
-    if (followUp) this.s.onNewMessages([followUp.subject]);
+    if (followUp) this.queued(followUp);
     this.s.events.emit('execution', { id: m.id, subject: rec.subject, message: m, state: 'interrupted', result, time: Date.now() });
     this.s.errors.report({
       kind: FailureKind.Interrupted,
@@ -148,10 +148,15 @@ export class Subscriber {
     if (!parsed) return;
     const kind = parsed.kind;
     let m: WireMessage;
+    let rawId = '';
     try {
       if (msg.data.length > maxPayloadBytes)
         throw new ValidationError([{ field: '(payload)', reason: `larger than ${maxPayloadBytes} bytes` }]);
-      m = parseWireMessage(JSON.parse(new TextDecoder().decode(msg.data)));
+      const raw = JSON.parse(new TextDecoder().decode(msg.data)) as unknown;
+      // Keep the id, if there is one, so the sender can match the refusal to its message.
+      const maybeId = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+      if (typeof maybeId === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(maybeId)) rawId = maybeId;
+      m = parseWireMessage(raw);
       const problems = [];
       if (m.toNode !== this.s.config.node)
         problems.push({ field: 'toNode', reason: `is "${m.toNode}" but arrived at node "${this.s.config.node}"` });
@@ -162,7 +167,7 @@ export class Subscriber {
     } catch (err) {
       const text = err instanceof SyntaxError ? `not JSON: ${err.message}` : (err as Error).message;
       this.s.errors.report({ kind: FailureKind.BadInput, text: `refused a message on ${msg.subject}: ${text}`, subject: msg.subject });
-      if (msg.reply) this.respond(msg.reply, { id: '', node: this.s.config.node, status: ResultStatus.Rejected, error: text });
+      if (msg.reply) this.respond(msg.reply, { id: rawId, node: this.s.config.node, status: ResultStatus.Rejected, error: text });
       return;
     }
 
@@ -315,13 +320,14 @@ export class Subscriber {
     if (result.exitCode !== undefined) reply.exitCode = result.exitCode;
     const followUp = this.followUp(m, reply);
     await s.journal.updateInbox(m.id, { state: result.status, result: reply, finishedAt: Date.now() }, followUp);
-    if (followUp) s.onNewMessages([followUp.subject]);
+    if (followUp) this.queued(followUp);
     s.metrics.executions.inc({ method: m.method, status: result.status });
     s.events.emit('execution', { id: m.id, subject, message: m, state: 'replied', result: reply, time: Date.now() });
     const pending = this.pending.get(m.id);
     this.pending.delete(m.id);
     if (kindIsCommand(m.commandOrEvent) && kindWantsAck(m.commandOrEvent) && pending?.replyTo) this.respond(pending.replyTo, reply);
-    if (isFailureStatus(result.status)) {
+    // A CommandACK failure travels back in the ACK and the sender reports it; report here only what no sender will.
+    if (isFailureStatus(result.status) && m.commandOrEvent !== 'CommandACK') {
       s.errors.report({
         kind: result.status === 'rejected' ? FailureKind.Rejected : FailureKind.MethodFailed,
         text: `${m.method} from ${m.fromNode} ${result.status}: ${result.error ?? ''}`.trim(),
@@ -333,6 +339,13 @@ export class Subscriber {
     } else {
       s.log.info(`${m.method} ${result.status}`, { id: m.id, subject, from: m.fromNode });
     }
+  }
+
+  /** A reply message was journaled: audit it and wake its publisher. */
+  private queued(followUp: OutboxSubmission): void {
+    this.s.audit.append([{ event: 'accepted', message: followUp.message, subject: followUp.subject, source: 'reply' }]);
+    this.s.metrics.accepted.inc({ method: followUp.message.method });
+    this.s.onNewMessages([followUp.subject]);
   }
 
   /** The reply message an Event request answers with (CLICommandRequest → CLICommandReply), if any. */
