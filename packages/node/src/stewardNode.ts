@@ -77,7 +77,9 @@ export class StewardNode {
     const log = this.log;
     if (c.profilingPort > 0) {
       inspector.open(c.profilingPort, '127.0.0.1');
-      log.info(`profiling: Node.js inspector on 127.0.0.1:${c.profilingPort}`);
+      // open() only warns on stderr when the port is taken; url() tells whether it listens.
+      if (inspector.url()) log.info(`profiling: Node.js inspector on ${inspector.url()}`);
+      else log.error(`profiling: could not open the Node.js inspector on 127.0.0.1:${c.profilingPort} (port in use?); running without it`);
     }
     const journal = Journal.open(c.journalPath, { sync: c.journalSync });
     this.journal = journal;
