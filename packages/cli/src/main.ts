@@ -4,12 +4,15 @@
 import yargs from 'yargs';
 import { stewardVersion } from '@steward/node';
 import { normalizeGoFlags } from './argv.js';
+import { clientCommandOptionNames, clientCommands, normalizeClientArgs } from './clientCommands.js';
 import { runDemo } from './demoCommand.js';
+import { aclCommand } from './aclCommand.js';
+import { keysCommand } from './keysCommand.js';
 import { loadConfigFile, runStart, startOptionNames, startOptions } from './startCommand.js';
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const args = normalizeGoFlags(argv);
+  const args = normalizeClientArgs(normalizeGoFlags(argv));
   let code = 0;
   let fileConfig: Record<string, unknown> = {};
   try {
@@ -18,7 +21,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`steward start: ${(err as Error).message}`);
     return 2;
   }
-  dropUnknownEnv();
+  dropUnknownEnv(args[0]);
   try {
     await parseAndRun();
   } catch (err) {
@@ -49,7 +52,10 @@ export async function main(argv: string[]): Promise<number> {
           code = await runDemo({ keep: a.keep });
         },
       )
-      .demandCommand(1, 'name a command: start or demo (see --help)')
+      .command(clientCommands((c) => (code = c)))
+      .command(keysCommand((c) => (code = c)))
+      .command(aclCommand((c) => (code = c)))
+      .demandCommand(1, 'name a command: start, send, status, jobs, nodes or demo (see --help)')
       .strict()
       .fail((msg, err) => {
         // Throwing stops yargs from running the command with options it refused.
@@ -71,12 +77,22 @@ class UsageError extends Error {
 /**
  * yargs reads every STEWARD_* variable as an option and, being strict, would
  * refuse unknown ones; variables that name no option are set aside with a warning.
+ * Variables of another command's options (STEWARD_BROKER_ADDRESS while running
+ * `steward send`) are set aside silently: one environment serves every command.
  */
-function dropUnknownEnv(): void {
-  const known = new Set(startOptionNames().map((n) => 'STEWARD_' + n.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()));
+function dropUnknownEnv(command: string | undefined): void {
+  const toEnv = (n: string) => 'STEWARD_' + n.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+  const byCommand: Record<string, readonly string[]> = {
+    start: [...startOptionNames(), 'socket'],
+    ...clientCommandOptionNames,
+    keys: ['nodeFolder', 'publicKey'],
+    acl: ['nodeFolder', 'to', 'from', 'method', 'commands'],
+  };
+  const own = new Set((byCommand[command ?? ''] ?? byCommand.start!).map(toEnv));
+  const anyCommand = new Set(Object.values(byCommand).flat().map(toEnv));
   for (const key of Object.keys(process.env)) {
-    if (key.startsWith('STEWARD_') && !known.has(key)) {
-      console.error(`steward: ignoring environment variable ${key}: it names no option`);
+    if (key.startsWith('STEWARD_') && !own.has(key)) {
+      if (!anyCommand.has(key)) console.error(`steward: ignoring environment variable ${key}: it names no option`);
       delete process.env[key];
     }
   }

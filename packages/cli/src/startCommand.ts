@@ -6,7 +6,7 @@
  * which wins over the file.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { nodeNameProblem } from '@steward/core';
 import { ConfigError, defaultConfig, StewardNode, type NodeConfig } from '@steward/node';
@@ -18,6 +18,8 @@ const d = defaultConfig('');
 
 /** Declares the options of `steward start`. */
 export function startOptions<T>(y: Argv<T>) {
+  // A flag given twice takes its last value (as when a script adds flags to a base command line), not both.
+  y.parserConfiguration({ 'duplicate-arguments-array': false });
   return y
     .option('node', { type: 'string', describe: 'unique name of this node (letters, digits, _ and -)' })
     .option('nodeFolder', { type: 'string', describe: 'the node folder: inmsg.txt lives here', defaultDescription: 'current directory' })
@@ -66,6 +68,21 @@ export function startOptions<T>(y: Argv<T>) {
       default: d.profilingPort,
       describe: 'open the Node.js inspector on 127.0.0.1:<port> for profiling; 0 = off',
     })
+    .option('inspect', {
+      type: 'string',
+      describe: 'serve the live actor inspector page on [host:]port; the flag alone: 127.0.0.1:2113; "off" = none',
+      defaultDescription: 'off',
+    })
+    .option('inspectToken', {
+      type: 'string',
+      default: d.inspectToken,
+      describe: 'token the inspector requires (open the page with ?token=<token>); empty = none, keep it on loopback then',
+    })
+    .option('inspectStately', {
+      type: 'string',
+      describe: 'also forward actor events to Stately\'s inspector: "sky" (the flag alone) or a ws:// URL; needs internet',
+      defaultDescription: 'off',
+    })
     .option('sayHelloInterval', {
       type: 'number',
       default: d.sayHelloInterval,
@@ -98,11 +115,77 @@ export function startOptions<T>(y: Argv<T>) {
       default: d.embeddedBroker,
       describe: 'start a local nats-server when no broker is given and none runs on 127.0.0.1:4222',
     })
+    .option('socketPath', {
+      type: 'string',
+      alias: 'socket',
+      describe: 'the local API socket used by steward send/status/jobs/nodes (mode 0600); "off" disables it',
+      defaultDescription: '$XDG_RUNTIME_DIR/steward/<node>.sock if usable, else <nodeFolder>/steward.sock',
+    })
+    .option('readFolder', {
+      type: 'string',
+      describe: 'folder whose new JSON/YAML files are sent as messages, then removed; "off" disables it',
+      defaultDescription: '<nodeFolder>/readfolder',
+    })
+    .option('allowedWriteRoots', {
+      type: 'string',
+      describe: 'absolute folders (comma-separated) that replies with an absolute "directory", and copies, may write under',
+      defaultDescription: 'none: replies stay under dataFolder, copies under nodeFolder',
+    })
+    .option('brokerTlsCa', { type: 'string', default: d.brokerTlsCa, describe: 'CA certificate (PEM) of the broker: connect with TLS' })
+    .option('brokerTlsCert', {
+      type: 'string',
+      default: d.brokerTlsCert,
+      describe: 'client certificate (PEM) for TLS client authentication',
+    })
+    .option('brokerTlsKey', { type: 'string', default: d.brokerTlsKey, describe: 'private key (PEM) of --brokerTlsCert' })
+    .option('brokerUser', { type: 'string', default: d.brokerUser, describe: 'broker user name (with --brokerPassword)' })
+    .option('brokerPassword', {
+      type: 'string',
+      default: d.brokerPassword,
+      describe: 'broker password; prefer STEWARD_BROKER_PASSWORD (never logged)',
+    })
+    .option('brokerToken', { type: 'string', default: d.brokerToken, describe: 'broker token; prefer STEWARD_BROKER_TOKEN (never logged)' })
+    .option('brokerNkeySeedFile', {
+      type: 'string',
+      default: d.brokerNkeySeedFile,
+      describe: 'file holding the nkey seed (SU...) to authenticate with',
+    })
+    .option('brokerCredsFile', {
+      type: 'string',
+      default: d.brokerCredsFile,
+      describe: 'NATS .creds file (JWT and nkey seed) to authenticate with',
+    })
+    .option('enableSignatureCheck', {
+      type: 'boolean',
+      default: d.enableSignatureCheck,
+      describe: 'run only messages whose ed25519 signature verifies against a key approved at central',
+    })
+    .option('enableAclCheck', {
+      type: 'boolean',
+      default: d.enableAclCheck,
+      describe: 'deny every received message no ACL rule (steward acl, pushed from central) allows',
+    })
+    .option('centralPublicKey', {
+      type: 'string',
+      default: d.centralPublicKey,
+      describe: "central's public key (steward keys show); empty: trust the first key set central sends",
+    })
+    .option('messageMaxAge', {
+      type: 'number',
+      default: d.messageMaxAge,
+      describe: 'seconds a sent message (each try) stays valid; receivers refuse it afterwards',
+    })
+    .option('keysPushInterval', { type: 'number', default: d.keysPushInterval, describe: 'seconds between key-set pushes from central' })
+    .option('maxPayloadBytes', {
+      type: 'number',
+      default: d.maxPayloadBytes,
+      describe: 'largest payload accepted from the broker, in bytes',
+    })
     .option('logLevel', { choices: ['error', 'warn', 'info', 'debug'] as const, default: d.logLevel, describe: 'log level' })
     .option('logFormat', {
-      choices: ['text', 'json'] as const,
+      choices: ['text', 'json', 'auto'] as const,
       default: 'text' as const,
-      describe: 'log lines for people (text) or machines (json)',
+      describe: 'log lines for people (text), machines (json, one object per line), or auto: text on a terminal, else json',
     })
     .option('config', {
       type: 'string',
@@ -147,6 +230,20 @@ export function loadConfigFile(argv: string[]): Record<string, unknown> {
   }
 }
 
+/**
+ * The inspector address `--inspect` asks for: '' for off (not given, or
+ * "off"), 127.0.0.1:2113 for the flag alone, loopback for a bare port;
+ * undefined when it is not an address.
+ */
+export function toInspectAddress(value: string | undefined): string | undefined {
+  if (value === undefined || value === 'off') return '';
+  if (value === '' || value === 'true') return '127.0.0.1:2113';
+  if (/^\d+$/.test(value)) return `127.0.0.1:${value}`;
+  const m = /^(.*):(\d+)$/.exec(value);
+  if (!m || Number(m[2]) > 65535) return undefined;
+  return `${m[1] || '127.0.0.1'}:${m[2]}`;
+}
+
 /** Checks the parsed options and turns them into a node configuration. */
 export function toNodeConfig(a: StartArgs): NodeConfig {
   const problems: string[] = [];
@@ -181,8 +278,32 @@ export function toNodeConfig(a: StartArgs): NodeConfig {
     problems.push(`--noseqConcurrency must be a whole number ≥ 1; got ${a.noseqConcurrency}`);
   if (a.promHostAndPort && a.promHostAndPort !== 'off' && !/^[^:]*:\d+$/.test(a.promHostAndPort))
     problems.push(`--promHostAndPort must be host:port (or "off"), got "${a.promHostAndPort}"`);
+  const inspect = toInspectAddress(a.inspect);
+  if (inspect === undefined) problems.push(`--inspect must be [host:]port (or "off"), got "${String(a.inspect)}"`);
+  const stately = a.inspectStately === undefined || a.inspectStately === 'off' ? '' : a.inspectStately || 'sky';
+  if (stately && stately !== 'sky' && !/^wss?:\/\/\S+$/.test(stately))
+    problems.push(`--inspectStately must be "sky" or a ws:// or wss:// URL, got "${stately}"`);
   const cn = nodeNameProblem(a.centralNodeName);
   if (cn) problems.push(`--centralNodeName ${cn}`);
+  if (a.node === 'local') problems.push('--node must not be "local": in messages "local" means "this node"');
+  const writeRoots = (a.allowedWriteRoots ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+  for (const r of writeRoots) {
+    if (!isAbsolute(r)) problems.push(`--allowedWriteRoots must list absolute folders, got "${r}"`);
+    else if (resolve(r) === '/') problems.push('--allowedWriteRoots must not contain "/" (that would allow writing anywhere)');
+  }
+  if (!(a.messageMaxAge > 0)) problems.push(`--messageMaxAge must be > 0 seconds, got ${a.messageMaxAge}`);
+  else if (a.journalRetentionDays > 0 && a.messageMaxAge >= a.journalRetentionDays * 86400)
+    problems.push(
+      '--messageMaxAge must be shorter than --journalRetentionDays, or a replayed message could be neither expired nor a known duplicate',
+    );
+  if (!(a.keysPushInterval > 0)) problems.push(`--keysPushInterval must be > 0, got ${a.keysPushInterval}`);
+  if (!Number.isInteger(a.maxPayloadBytes) || a.maxPayloadBytes < 1024)
+    problems.push(`--maxPayloadBytes must be a whole number ≥ 1024, got ${a.maxPayloadBytes}`);
+  if (!!a.brokerTlsCert !== !!a.brokerTlsKey) problems.push('--brokerTlsCert and --brokerTlsKey go together');
+  if (!!a.brokerUser !== !!a.brokerPassword) problems.push('--brokerUser and --brokerPassword go together');
   if (problems.length) throw new ConfigError(problems.join('\n'));
 
   const c = defaultConfig(a.node!, a.nodeFolder ?? process.cwd());
@@ -206,6 +327,9 @@ export function toNodeConfig(a: StartArgs): NodeConfig {
     errorMessageRetries: a.errorMessageRetries,
     promHostAndPort: a.promHostAndPort,
     profilingPort: a.profilingPort,
+    inspect: inspect ?? '',
+    inspectToken: a.inspectToken ?? '',
+    inspectStately: stately,
     sayHelloInterval: a.sayHelloInterval,
     keepPublishersAliveFor: a.keepPublishersAliveFor,
     restartIntensity: a.restartIntensity,
@@ -215,6 +339,24 @@ export function toNodeConfig(a: StartArgs): NodeConfig {
     noseqConcurrency: a.noseqConcurrency,
     logLevel: a.logLevel,
     embeddedBroker: a.embeddedBroker,
+    readFolder:
+      a.readFolder === undefined ? c.readFolder : a.readFolder === '' || a.readFolder === 'off' ? '' : resolve(c.nodeFolder, a.readFolder),
+    allowedWriteRoots: writeRoots.map((r) => resolve(r)),
+    socketPath: !a.socketPath || a.socketPath === 'off' ? (a.socketPath ?? '') : resolve(a.socketPath),
+    brokerTlsCa: a.brokerTlsCa ? resolve(c.nodeFolder, a.brokerTlsCa) : '',
+    brokerTlsCert: a.brokerTlsCert ? resolve(c.nodeFolder, a.brokerTlsCert) : '',
+    brokerTlsKey: a.brokerTlsKey ? resolve(c.nodeFolder, a.brokerTlsKey) : '',
+    brokerUser: a.brokerUser,
+    brokerPassword: a.brokerPassword,
+    brokerToken: a.brokerToken,
+    brokerNkeySeedFile: a.brokerNkeySeedFile ? resolve(c.nodeFolder, a.brokerNkeySeedFile) : '',
+    brokerCredsFile: a.brokerCredsFile ? resolve(c.nodeFolder, a.brokerCredsFile) : '',
+    enableSignatureCheck: a.enableSignatureCheck,
+    enableAclCheck: a.enableAclCheck,
+    centralPublicKey: a.centralPublicKey,
+    messageMaxAge: a.messageMaxAge,
+    keysPushInterval: a.keysPushInterval,
+    maxPayloadBytes: a.maxPayloadBytes,
   };
 }
 

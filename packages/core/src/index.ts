@@ -22,6 +22,8 @@ export {
   parseMessageSpec,
   parseWireMessage,
   toWireMessage,
+  expandTargets,
+  LOCAL_NODE,
   subjectOf,
   parseSubject,
   type MessageSpec,
@@ -29,6 +31,16 @@ export {
   type MessageDefaults,
   type ParsedSpec,
 } from './message.js';
+export {
+  SIGNATURE_FIELD,
+  canonicalJson,
+  signedBytes,
+  signMessage,
+  verifyMessage,
+  publicKeyFromText,
+  publicKeyToText,
+  privateKeyFromPem,
+} from './signing.js';
 export { DataShape, methodCatalog, methodInfo, type MethodInfo } from './methodCatalog.js';
 export { ResultStatus, isFinalStatus, isFailureStatus, parseAckReply, type AckReply } from './ack.js';
 export {

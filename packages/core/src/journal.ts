@@ -374,6 +374,68 @@ export class Journal {
     }) as Promise<{ outbox: number; inbox: number }>;
   }
 
+  /**
+   * Ids of outbox and inbox messages that begin with `prefix`, at most
+   * `limit` of them: lets an operator look a message up by a short id.
+   */
+  findIdsByPrefix(prefix: string, limit = 2): string[] {
+    const rows = this.db
+      .prepare(
+        `SELECT id FROM outbox WHERE substr(id, 1, @n) = @prefix
+         UNION SELECT id FROM inbox WHERE substr(id, 1, @n) = @prefix LIMIT @limit`,
+      )
+      .all({ prefix, n: prefix.length, limit }) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  /** The reply message (CLICommandReply, ECHOReply) received for the request `requestId`, if any. */
+  findReplyTo(requestId: string): InboxRecord | undefined {
+    const row = this.db
+      .prepare(`SELECT * FROM inbox WHERE json_extract(message, '$.previousMessageId') = ? ORDER BY seq LIMIT 1`)
+      .get(requestId) as InboxRow | undefined;
+    return row && toInboxRecord(row);
+  }
+
+  /**
+   * Recent outbox messages, newest first. `toNode` is a name or an SQLite GLOB
+   * pattern (`*`, `?`, `[...]`), `states` a list of delivery states (`open`
+   * for every unfinished one); `excludeMethods` leaves out noise such as SayHello.
+   */
+  recentOutbox(q: {
+    states?: readonly string[];
+    toNode?: string;
+    method?: string;
+    excludeMethods?: readonly string[];
+    limit: number;
+  }): OutboxRecord[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: q.limit };
+    if (q.states && q.states.length > 0) {
+      const named = q.states.filter((s) => s !== 'open');
+      const parts: string[] = [];
+      if (named.length > 0) {
+        named.forEach((s, i) => (params[`s${i}`] = s));
+        parts.push(`state IN (${named.map((_, i) => `@s${i}`).join(', ')})`);
+      }
+      if (q.states.includes('open')) parts.push(`state NOT IN ${finalOutbox}`);
+      where.push(`(${parts.join(' OR ')})`);
+    }
+    if (q.toNode !== undefined) {
+      where.push(`json_extract(message, '$.toNode') GLOB @toNode`);
+      params.toNode = q.toNode;
+    }
+    if (q.method !== undefined) {
+      where.push(`json_extract(message, '$.method') = @method`);
+      params.method = q.method;
+    }
+    (q.excludeMethods ?? []).forEach((m, i) => {
+      where.push(`json_extract(message, '$.method') <> @x${i}`);
+      params[`x${i}`] = m;
+    });
+    const sql = `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
+    return (this.db.prepare(sql).all(params) as OutboxRow[]).map(toOutboxRecord);
+  }
+
   /** Resolves when every write queued so far is durable. */
   flush(): Promise<void> {
     return this.write(() => undefined) as Promise<void>;

@@ -67,7 +67,29 @@ export interface MessageSpec {
    * it again after the restart instead of reporting it as interrupted.
    */
   rerunInterrupted?: boolean;
+  /**
+   * Fan-out: one message per node, made when the message is accepted. Given
+   * with `toNode`, both are targets (each node once). `local` is this node.
+   */
+  toNodes?: string[];
+  /** The method the receiver sends its output to (the reply's method). Default: the method's own. */
+  replyMethod?: string;
+  /** Arguments of the reply method; `{{STEWARD_DATA}}` in them stands for the output. */
+  replyMethodArgs?: string[];
+  /** `methodTimeout` of the reply message. */
+  replyMethodTimeout?: number;
+  /** Where a reply is written: `<dataFolder>/<directory>/<node>/<fileName>` (absolute: an allowed root). */
+  directory?: string;
+  /** The file a reply is written to, in {@link MessageSpec.directory}. */
+  fileName?: string;
+  /** `[intervalSeconds, totalSeconds]`: the receiver runs the method every interval for total seconds. */
+  schedule?: [number, number];
+  /** Run the command in a pseudo-terminal (for programs that need a TTY). */
+  pty?: boolean;
 }
+
+/** The name that means "this node" in `toNode` and `toNodes`. */
+export const LOCAL_NODE = 'local';
 
 /** A message as it travels between nodes: the spec with every default resolved. */
 export interface WireMessage extends MessageSpec {
@@ -82,6 +104,13 @@ export interface WireMessage extends MessageSpec {
   methodTimeout: number;
   /** For a reply: the id of the request it answers. */
   previousMessageId?: string;
+  /**
+   * For a reply whose `data` holds the reply method's own arguments: the
+   * output of the request (the value of `{{STEWARD_DATA}}`).
+   */
+  previousOutput?: string;
+  /** The node a reply goes to, when not `fromNode` (a copy's final report goes to whoever asked for the copy). */
+  replyToNode?: string;
 }
 
 /** The field names a message may carry; others are reported and ignored. */
@@ -99,11 +128,26 @@ const knownFields = new Set([
   'methodTimeout',
   'retryWait',
   'rerunInterrupted',
+  'toNodes',
+  'replyMethod',
+  'replyMethodArgs',
+  'replyMethodTimeout',
+  'replyACKTimeout',
+  'replyRetries',
+  'directory',
+  'fileName',
+  'schedule',
+  'pty',
   // set by nodes, accepted and overwritten on input
   'id',
   'fromNode',
   'createdAt',
   'previousMessageId',
+  'previousOutput',
+  'replyToNode',
+  // security: set by the sending node at each send, checked by the receiver
+  'signature',
+  'expiresAt',
 ]);
 
 const nodeNamePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -145,9 +189,11 @@ export function parseMessageSpec(raw: unknown): ParsedSpec {
     if (!knownFields.has(key)) warnings.push(`unknown field "${key}" ignored`);
   }
 
+  const toNodes = nodeList(obj.toNodes, 'toNodes', problems);
   const toNodeProblem = nodeNameProblem(obj.toNode);
-  if (obj.toNode === undefined) problems.push({ field: 'toNode', reason: 'is missing' });
-  else if (toNodeProblem) problems.push({ field: 'toNode', reason: toNodeProblem });
+  if (obj.toNode === undefined) {
+    if (obj.toNodes === undefined) problems.push({ field: 'toNode', reason: 'is missing' });
+  } else if (toNodeProblem) problems.push({ field: 'toNode', reason: toNodeProblem });
 
   let method = '';
   if (obj.method === undefined) problems.push({ field: 'method', reason: 'is missing' });
@@ -191,21 +237,75 @@ export function parseMessageSpec(raw: unknown): ParsedSpec {
     else if (info?.data === DataShape.Argv && data[0] === '')
       problems.push({ field: `${dataField}[0]`, reason: 'the program name must not be empty' });
   }
+  if (info?.args && rawData !== undefined && Array.isArray(rawData) && rawData.length < info.args.min)
+    problems.push({ field: dataField, reason: `${method} needs ${info.args.usage}` });
+  else if (info?.args && rawData === undefined && info.args.min > 0)
+    problems.push({ field: 'methodArgs', reason: `is missing: ${method} needs ${info.args.usage}` });
 
   const timeoutField = obj.timeout !== undefined ? 'timeout' : 'ACKTimeout';
+  // The mature steward's "ACKTimeout": 0 means "no ACK": the NACK variant of the kind.
+  const noAck = obj.timeout === undefined && obj.ACKTimeout === 0;
+  if (noAck && kind !== undefined) {
+    if (obj.commandOrEvent !== undefined && kindWantsAck(kind))
+      problems.push({ field: 'ACKTimeout', reason: `0 means "no ACK", but commandOrEvent is ${kind}; drop one of them` });
+    else kind = kind === MessageKind.CommandACK ? MessageKind.CommandNACK : kind === MessageKind.EventACK ? MessageKind.EventNACK : kind;
+  }
   // A zero ACK timeout would resend in a tight loop, so it is refused.
-  const timeout = seconds(obj.timeout ?? obj.ACKTimeout, timeoutField, problems, { min: 0.01 });
+  const timeout = noAck ? undefined : seconds(obj.timeout ?? obj.ACKTimeout, timeoutField, problems, { min: 0.01 });
   const retries = integer(obj.retries, 'retries', problems, RETRY_FOREVER);
-  const requestTimeout = seconds(obj.requestTimeout, 'requestTimeout', problems, { min: 0.01 });
-  const requestRetries = integer(obj.requestRetries, 'requestRetries', problems, RETRY_FOREVER);
+  // replyACKTimeout / replyRetries are the mature names; 0 there means the reply goes without ACK.
+  const requestTimeoutField = obj.requestTimeout !== undefined ? 'requestTimeout' : 'replyACKTimeout';
+  const rawRequestTimeout = obj.requestTimeout ?? obj.replyACKTimeout;
+  const requestTimeout =
+    rawRequestTimeout === 0 ? 0 : seconds(rawRequestTimeout, requestTimeoutField, problems, { min: 0.01, allowZero: true });
+  const requestRetries = integer(
+    obj.requestRetries ?? obj.replyRetries,
+    obj.requestRetries !== undefined ? 'requestRetries' : 'replyRetries',
+    problems,
+    RETRY_FOREVER,
+  );
   const methodTimeout = seconds(obj.methodTimeout, 'methodTimeout', problems, { min: 0.01, allowForever: true });
   const retryWait = seconds(obj.retryWait, 'retryWait', problems, { min: 0 });
   if (obj.rerunInterrupted !== undefined && typeof obj.rerunInterrupted !== 'boolean')
     problems.push({ field: 'rerunInterrupted', reason: `must be true or false, got ${describe(obj.rerunInterrupted)}` });
+  if (obj.pty !== undefined && typeof obj.pty !== 'boolean')
+    problems.push({ field: 'pty', reason: `must be true or false, got ${describe(obj.pty)}` });
+
+  let replyMethod: string | undefined;
+  if (obj.replyMethod !== undefined) {
+    if (typeof obj.replyMethod !== 'string')
+      problems.push({ field: 'replyMethod', reason: `must be a string, got ${describe(obj.replyMethod)}` });
+    else if (!methodInfo(obj.replyMethod))
+      problems.push({
+        field: 'replyMethod',
+        reason: `unknown method "${printable(obj.replyMethod)}" (known: ${[...methodCatalog.keys()].join(', ')}; names are case sensitive)`,
+      });
+    else replyMethod = obj.replyMethod;
+  }
+  const replyMethodArgs = stringList(obj.replyMethodArgs, 'replyMethodArgs', problems);
+  const replyInfo = replyMethod === undefined ? undefined : methodInfo(replyMethod);
+  if (replyInfo?.data === DataShape.Argv && (replyMethodArgs === undefined || replyMethodArgs.length === 0 || replyMethodArgs[0] === ''))
+    problems.push({
+      field: 'replyMethodArgs',
+      reason: `is missing: replyMethod ${replyMethod} needs the command, e.g. ["bash","-c","echo {{STEWARD_DATA}} >> out.txt"]`,
+    });
+  const replyMethodTimeout = seconds(obj.replyMethodTimeout, 'replyMethodTimeout', problems, { min: 0.01, allowForever: true });
+  const directory = directoryValue(obj.directory, problems);
+  const fileName = fileNameValue(obj.fileName, problems);
+  const schedule = scheduleValue(obj.schedule, problems);
 
   if (problems.length > 0 || kind === undefined) throw new ValidationError(problems);
 
-  const spec: MessageSpec = { toNode: obj.toNode as string, method, commandOrEvent: kind, data };
+  const toNode = (obj.toNode as string | undefined) ?? toNodes![0]!;
+  const spec: MessageSpec = { toNode, method, commandOrEvent: kind, data };
+  if (toNodes !== undefined) spec.toNodes = toNodes;
+  if (replyMethod !== undefined) spec.replyMethod = replyMethod;
+  if (replyMethodArgs !== undefined) spec.replyMethodArgs = replyMethodArgs;
+  if (replyMethodTimeout !== undefined) spec.replyMethodTimeout = replyMethodTimeout;
+  if (directory !== undefined) spec.directory = directory;
+  if (fileName !== undefined) spec.fileName = fileName;
+  if (schedule !== undefined) spec.schedule = schedule;
+  if (obj.pty === true) spec.pty = true;
   if (timeout !== undefined) spec.timeout = timeout;
   if (retries !== undefined) spec.retries = retries;
   if (requestTimeout !== undefined) spec.requestTimeout = requestTimeout;
@@ -245,6 +345,14 @@ export function parseWireMessage(raw: unknown): WireMessage {
   }
   if (obj.previousMessageId !== undefined && typeof obj.previousMessageId !== 'string')
     problems.push({ field: 'previousMessageId', reason: 'must be a string' });
+  if (obj.previousOutput !== undefined && typeof obj.previousOutput !== 'string')
+    problems.push({ field: 'previousOutput', reason: 'must be a string' });
+  if (obj.expiresAt !== undefined && (typeof obj.expiresAt !== 'number' || !Number.isFinite(obj.expiresAt)))
+    problems.push({ field: 'expiresAt', reason: 'must be a number (milliseconds since the epoch)' });
+  if (obj.signature !== undefined && typeof obj.signature !== 'string') problems.push({ field: 'signature', reason: 'must be a string' });
+  const replyToProblem = obj.replyToNode === undefined ? undefined : nodeNameProblem(obj.replyToNode);
+  if (replyToProblem) problems.push({ field: 'replyToNode', reason: replyToProblem });
+  if (spec?.toNodes !== undefined) problems.push({ field: 'toNodes', reason: 'must not travel on the wire (a sending node fans it out)' });
   if (problems.length > 0 || !spec) throw new ValidationError(problems);
   const wire: WireMessage = {
     ...spec,
@@ -256,7 +364,24 @@ export function parseWireMessage(raw: unknown): WireMessage {
     methodTimeout: spec.methodTimeout as number,
   };
   if (typeof obj.previousMessageId === 'string') wire.previousMessageId = obj.previousMessageId;
+  if (typeof obj.previousOutput === 'string') wire.previousOutput = obj.previousOutput;
+  if (typeof obj.replyToNode === 'string') wire.replyToNode = obj.replyToNode;
   return wire;
+}
+
+/**
+ * The messages one spec becomes when it is accepted: one per target node
+ * (`toNode` and every `toNodes` entry, each once, in that order), with
+ * `local` replaced by `self`. Each result has a single `toNode` and no
+ * `toNodes`.
+ */
+export function expandTargets(spec: MessageSpec, self: string): MessageSpec[] {
+  const targets = [...new Set([spec.toNode, ...(spec.toNodes ?? [])].map((n) => (n === LOCAL_NODE ? self : n)))];
+  return targets.map((toNode) => {
+    const one: MessageSpec = { ...spec, toNode };
+    delete one.toNodes;
+    return one;
+  });
 }
 
 /** Node-wide defaults applied to a spec when it becomes a wire message. */
@@ -300,7 +425,12 @@ export function parseSubject(subject: string): { toNode: string; kind: MessageKi
   return { toNode, kind: kind as MessageKind, method };
 }
 
-function seconds(v: unknown, field: string, problems: FieldProblem[], opts: { min: number; allowForever?: boolean }): number | undefined {
+function seconds(
+  v: unknown,
+  field: string,
+  problems: FieldProblem[],
+  opts: { min: number; allowForever?: boolean; allowZero?: boolean },
+): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v)) {
     problems.push({ field, reason: `must be a number of seconds, got ${describe(v)}` });
@@ -310,11 +440,105 @@ function seconds(v: unknown, field: string, problems: FieldProblem[], opts: { mi
   if (v < opts.min || v > 31_536_000) {
     problems.push({
       field,
-      reason: `must be between ${opts.min} and 31536000 seconds${opts.allowForever ? ' (or -1 for no limit)' : ''}, got ${v}`,
+      reason: `must be between ${opts.min} and 31536000 seconds${opts.allowForever ? ' (or -1 for no limit)' : ''}${opts.allowZero ? ' (or 0 for no ACK)' : ''}, got ${v}`,
     });
     return undefined;
   }
   return v;
+}
+
+function stringList(v: unknown, field: string, problems: FieldProblem[]): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) {
+    problems.push({ field, reason: `must be an array of strings, got ${describe(v)}` });
+    return undefined;
+  }
+  let ok = true;
+  v.forEach((x, i) => {
+    if (typeof x !== 'string') {
+      problems.push({ field: `${field}[${i}]`, reason: `must be a string, got ${describe(x)}` });
+      ok = false;
+    }
+  });
+  return ok ? (v as string[]) : undefined;
+}
+
+function nodeList(v: unknown, field: string, problems: FieldProblem[]): string[] | undefined {
+  const list = stringList(v, field, problems);
+  if (list === undefined) return undefined;
+  if (list.length === 0) {
+    problems.push({ field, reason: 'must name at least one node' });
+    return undefined;
+  }
+  let ok = true;
+  list.forEach((n, i) => {
+    const p = nodeNameProblem(n);
+    if (p) {
+      problems.push({ field: `${field}[${i}]`, reason: p });
+      ok = false;
+    }
+  });
+  return ok ? list : undefined;
+}
+
+const controlChars = /[\u0000-\u001f\u007f]/;
+
+/**
+ * `directory`: a relative path under the data folder, or an absolute one
+ * (which the receiving node accepts only under an allowed root). No ".."
+ * component and no control characters, checked here so that a bad path is
+ * refused before it is sent; the writing node checks again, symlinks included.
+ */
+function directoryValue(v: unknown, problems: FieldProblem[]): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') {
+    problems.push({ field: 'directory', reason: `must be a string, got ${describe(v)}` });
+    return undefined;
+  }
+  if (v.length > 1024) problems.push({ field: 'directory', reason: 'must be at most 1024 characters' });
+  else if (controlChars.test(v))
+    problems.push({ field: 'directory', reason: `must not contain control characters, got "${printable(v)}"` });
+  else if (v.split(/[\\/]/).includes('..'))
+    problems.push({ field: 'directory', reason: `must not contain ".." (it must stay under the data folder), got "${printable(v)}"` });
+  else return v;
+  return undefined;
+}
+
+/** `fileName`: one plain file name, no separators, not "." or "..". */
+function fileNameValue(v: unknown, problems: FieldProblem[]): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') {
+    problems.push({ field: 'fileName', reason: `must be a string, got ${describe(v)}` });
+    return undefined;
+  }
+  if (v === '' || v === '.' || v === '..') problems.push({ field: 'fileName', reason: `must be a file name, got "${v}"` });
+  else if (v.length > 255) problems.push({ field: 'fileName', reason: 'must be at most 255 characters' });
+  else if (controlChars.test(v)) problems.push({ field: 'fileName', reason: `must not contain control characters, got "${printable(v)}"` });
+  else if (/[\\/]/.test(v))
+    problems.push({
+      field: 'fileName',
+      reason: `must be a plain file name without "/" or "\\" (use directory for folders), got "${printable(v)}"`,
+    });
+  else return v;
+  return undefined;
+}
+
+/** `schedule`: `[intervalSeconds, totalSeconds]`, interval > 0 and at most total. */
+function scheduleValue(v: unknown, problems: FieldProblem[]): [number, number] | undefined {
+  if (v === undefined) return undefined;
+  const ok = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0 && x <= 31_536_000;
+  if (!Array.isArray(v) || v.length !== 2 || !ok(v[0]) || !ok(v[1])) {
+    problems.push({
+      field: 'schedule',
+      reason: `must be [intervalSeconds, totalSeconds], two numbers > 0, got ${Array.isArray(v) ? JSON.stringify(v).slice(0, 40) : describe(v)}`,
+    });
+    return undefined;
+  }
+  if (v[0] < 0.1 || v[0] > v[1]) {
+    problems.push({ field: 'schedule', reason: `the interval must be at least 0.1 s and at most the total, got ${JSON.stringify(v)}` });
+    return undefined;
+  }
+  return [v[0], v[1]];
 }
 
 function integer(v: unknown, field: string, problems: FieldProblem[], forever: number): number | undefined {

@@ -33,6 +33,12 @@ export interface MethodInfo {
    * that answer with a new message (seed: CLICommandRequest → CLICommandReply).
    */
   replyMethod?: string;
+  /** The smallest number of `data` (`methodArgs`) elements, and what they are, for the error message. */
+  args?: { min: number; usage: string };
+  /** Only some nodes accept the method: the node named `--centralNodeName`, or the `--centralErrorLogger`. */
+  acceptedBy?: 'central' | 'errorLogger';
+  /** The name of the same method in the other generation of steward (seed ↔ mature), for the manual. */
+  sameAs?: string;
   /** One line for `--help` and the manual. */
   summary: string;
 }
@@ -80,6 +86,8 @@ const rows: MethodInfo[] = [
     defaultKind: 'EventNACK',
     ordered: false,
     data: DataShape.Text,
+    acceptedBy: 'central',
+    sameAs: 'REQHello',
     summary: 'periodic "I am here"; the central node records who is alive',
   },
   {
@@ -87,6 +95,8 @@ const rows: MethodInfo[] = [
     defaultKind: 'EventACK',
     ordered: true,
     data: DataShape.Text,
+    acceptedBy: 'errorLogger',
+    sameAs: 'REQErrorLog',
     summary: "an error report, appended to the central error logger's error log",
   },
   {
@@ -103,6 +113,150 @@ const rows: MethodInfo[] = [
     ordered: true,
     data: DataShape.Text,
     summary: 'the answer to an ECHORequest, written to a file at the requester',
+  },
+  // The mature steward's methods. Their replies go to `replyMethod` (default REQToFileAppend).
+  {
+    name: 'REQCliCommand',
+    defaultKind: 'EventACK',
+    ordered: true,
+    data: DataShape.Argv,
+    replyMethod: 'REQToFileAppend',
+    sameAs: 'CLICommandRequest',
+    summary: 'run methodArgs[0] with methodArgs[1:]; ACK on receipt, the output goes to the replyMethod',
+  },
+  {
+    name: 'REQCliCommandCont',
+    defaultKind: 'EventACK',
+    ordered: false,
+    data: DataShape.Argv,
+    replyMethod: 'REQToFileAppend',
+    summary: 'run a command and send each output line back as its own reply, until it ends or methodTimeout kills it',
+  },
+  {
+    name: 'REQTailFile',
+    defaultKind: 'EventACK',
+    ordered: false,
+    data: DataShape.Text,
+    replyMethod: 'REQToFileAppend',
+    args: { min: 1, usage: 'the file to follow as methodArgs[0], e.g. ["/var/log/syslog"]' },
+    summary: 'follow a file from its end and send each new line back, until methodTimeout',
+  },
+  {
+    name: 'REQHttpGet',
+    defaultKind: 'EventACK',
+    ordered: false,
+    data: DataShape.Text,
+    replyMethod: 'REQToFileAppend',
+    args: { min: 1, usage: 'the URL as methodArgs[0], e.g. ["http://127.0.0.1:8080/health"]' },
+    summary: 'GET methodArgs[0] and send the body back; a status other than 2xx is a failure',
+  },
+  {
+    name: 'REQToFileAppend',
+    defaultKind: 'EventACK',
+    ordered: true,
+    data: DataShape.Text,
+    sameAs: 'TextLogging',
+    summary: 'append the data to <dataFolder>/<directory>/<fromNode>/<fileName>',
+  },
+  {
+    name: 'REQToFile',
+    defaultKind: 'EventACK',
+    ordered: true,
+    data: DataShape.Text,
+    summary: 'write the data to <dataFolder>/<directory>/<fromNode>/<fileName>, replacing the file',
+  },
+  {
+    name: 'REQToConsole',
+    defaultKind: 'EventACK',
+    ordered: true,
+    data: DataShape.Text,
+    summary: 'print the data on the node\'s stdout (stderr when the reply method\'s args are ["stderr"])',
+  },
+  {
+    name: 'REQNone',
+    defaultKind: 'EventACK',
+    ordered: false,
+    data: DataShape.Text,
+    summary: 'do nothing; as a replyMethod: send no reply',
+  },
+  {
+    name: 'REQHello',
+    defaultKind: 'EventNACK',
+    ordered: false,
+    data: DataShape.Text,
+    acceptedBy: 'central',
+    sameAs: 'SayHello',
+    summary: '"I am here"; the central node records the node in its nodes table',
+  },
+  {
+    name: 'REQErrorLog',
+    defaultKind: 'EventACK',
+    ordered: true,
+    data: DataShape.Text,
+    acceptedBy: 'errorLogger',
+    sameAs: 'ErrorLog',
+    summary: "an error report, appended to the central error logger's error log",
+  },
+  {
+    name: 'REQPing',
+    defaultKind: 'EventACK',
+    ordered: true,
+    data: DataShape.Text,
+    replyMethod: 'REQPong',
+    summary: 'liveness check: the receiver records the ping and answers with REQPong',
+  },
+  {
+    name: 'REQPong',
+    defaultKind: 'EventACK',
+    ordered: true,
+    data: DataShape.Text,
+    summary: 'the answer to REQPing, recorded in a file at the pinging node',
+  },
+  {
+    name: 'REQOpProcessList',
+    defaultKind: 'EventACK',
+    ordered: true,
+    data: DataShape.Text,
+    replyMethod: 'REQToFileAppend',
+    summary: "list the node's supervised processes (subscribers, publishers, inputs) and their state",
+  },
+  {
+    name: 'REQOpProcessStart',
+    defaultKind: 'EventACK',
+    ordered: true,
+    data: DataShape.Text,
+    replyMethod: 'REQToFileAppend',
+    args: { min: 1, usage: 'the process as methodArgs[0], e.g. ["subscribers/REQHttpGet"] or ["inputs/readFolder"]' },
+    summary: "start one of the node's processes: a method subscriber or an input",
+  },
+  {
+    name: 'REQOpProcessStop',
+    defaultKind: 'EventACK',
+    ordered: true,
+    data: DataShape.Text,
+    replyMethod: 'REQToFileAppend',
+    args: { min: 1, usage: 'the process as methodArgs[0], e.g. ["subscribers/REQHttpGet"]' },
+    summary: "stop one of the node's processes (it stays stopped until REQOpProcessStart or a restart)",
+  },
+  {
+    name: 'REQCopySrc',
+    defaultKind: 'EventACK',
+    ordered: false,
+    data: DataShape.Text,
+    replyMethod: 'REQToFileAppend',
+    args: {
+      min: 3,
+      usage:
+        '[srcPath, dstNode, dstPath, chunkSize?, maxTotalSeconds?, folderPerm?], e.g. ["./file","ship1","./file-copy","500000","60","0770"]',
+    },
+    summary: 'copy a file of this node to another node in SHA-256 checked chunks; resumable; verified at the end',
+  },
+  {
+    name: 'REQCopyDst',
+    defaultKind: 'EventACK',
+    ordered: true,
+    data: DataShape.Text,
+    summary: 'one chunk (or the final check) of a copy started by REQCopySrc; sent by nodes, not by people',
   },
 ];
 

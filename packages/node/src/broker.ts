@@ -2,7 +2,7 @@
  * The connection to the NATS broker, and the local nats-server a node starts
  * when it is given no broker and none runs on 127.0.0.1:4222.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, openSync, closeSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -129,6 +129,10 @@ export class BrokerConnection {
     readonly servers: string[],
     private readonly name: string,
     private readonly log: Logger,
+    /** Authentication and TLS options (see security/brokerAuth.ts). They hold secrets: never log them. */
+    private readonly auth: Partial<NodeConnectionOptions> = {},
+    /** Removes secrets from error texts before they are logged. */
+    private readonly redact: (text: string) => string = (t) => t,
   ) {
     this.readyPromise = new Promise((r) => (this.resolveReady = r));
   }
@@ -153,6 +157,7 @@ export class BrokerConnection {
     while (!this.closed) {
       try {
         const nc = await connect({
+          ...this.auth,
           servers: this.servers,
           name: this.name,
           maxReconnectAttempts: -1,
@@ -171,9 +176,18 @@ export class BrokerConnection {
         this.resolveReady(nc);
         return;
       } catch (err) {
-        if (Date.now() - warned > 10_000) {
+        const text = this.redact(String((err as Error).message));
+        if (/authoriz|authenticat|permission/i.test(text) || /Authoriz|Authenticat/.test((err as Error).name ?? '')) {
+          // Wrong credentials do not fix themselves, but an operator may fix the server: say it loudly, keep trying.
+          if (Date.now() - warned > 10_000) {
+            warned = Date.now();
+            this.log.error(
+              `broker at ${this.servers.join(', ')} refused this node's credentials (${text}); check the broker user/password, token, nkey or creds file; retrying`,
+            );
+          }
+        } else if (Date.now() - warned > 10_000) {
           warned = Date.now();
-          this.log.warn(`waiting for broker at ${this.servers.join(', ')}: ${(err as Error).message}`);
+          this.log.warn(`waiting for broker at ${this.servers.join(', ')}: ${text}`);
         }
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -189,7 +203,7 @@ export class BrokerConnection {
         this.connected = true;
         this.log.info(`reconnected to broker ${s.server}`);
       } else if (s.type === 'error') {
-        this.log.warn(`broker connection error: ${String(s.error)}`);
+        this.log.warn(`broker connection error: ${this.redact(String(s.error))}`);
       }
     }
   }

@@ -40,6 +40,18 @@ export interface NodeConfig {
   promHostAndPort: string;
   /** Port of the Node.js inspector for profiling (loopback); 0 = off. @defaultValue 0 */
   profilingPort: number;
+  /**
+   * `host:port` of the live actor inspector page (`--inspect`); empty = off.
+   * `--inspect` alone means 127.0.0.1:2113. @defaultValue ''
+   */
+  inspect: string;
+  /** Token the inspector requires on every request; empty = none (keep it on loopback then). @defaultValue '' */
+  inspectToken: string;
+  /**
+   * Forward actor events to Stately's inspector: `sky`, or a `ws://` URL of a
+   * WebSocket inspector; empty = off. @defaultValue ''
+   */
+  inspectStately: string;
   /** Seconds between SayHello messages to central; 0 = never. @defaultValue 30 */
   sayHelloInterval: number;
   /** Seconds an idle publisher lives before it is stopped. @defaultValue 10 */
@@ -58,6 +70,67 @@ export interface NodeConfig {
   logLevel: string;
   /** Start a local nats-server when no broker is given and none listens on 127.0.0.1:4222. @defaultValue true */
   embeddedBroker: boolean;
+  /**
+   * The read folder: JSON or YAML files put here are sent as messages, then
+   * removed. Empty: no read folder. @defaultValue `<nodeFolder>/readfolder`
+   */
+  readFolder: string;
+  /**
+   * Absolute folders that a reply with an absolute `directory`, or a copy,
+   * may write under, besides the data folder (replies) and the node folder
+   * (copies). @defaultValue []
+   */
+  allowedWriteRoots: string[];
+  /**
+   * The local API socket (`steward send`, `status`, `jobs`, `nodes`). Empty:
+   * `$XDG_RUNTIME_DIR/steward/<node>.sock` when that directory is usable (with
+   * a `steward.sock` symlink in the node folder), else `<nodeFolder>/steward.sock`;
+   * `off` disables the socket. @defaultValue ''
+   */
+  socketPath: string;
+  /** CA certificate file (PEM) the broker's TLS certificate must chain to; set to use TLS. @defaultValue '' */
+  brokerTlsCa: string;
+  /** Client certificate file (PEM) for TLS client authentication. @defaultValue '' */
+  brokerTlsCert: string;
+  /** Private key file (PEM) of {@link NodeConfig.brokerTlsCert}. @defaultValue '' */
+  brokerTlsKey: string;
+  /** Broker user name (with {@link NodeConfig.brokerPassword}). @defaultValue '' */
+  brokerUser: string;
+  /** Broker password. Never logged. Prefer the environment variable STEWARD_BROKER_PASSWORD. @defaultValue '' */
+  brokerPassword: string;
+  /** Broker token. Never logged. @defaultValue '' */
+  brokerToken: string;
+  /** File holding the node's NATS nkey seed (`SU...`). @defaultValue '' */
+  brokerNkeySeedFile: string;
+  /** NATS `.creds` file (JWT + nkey seed). @defaultValue '' */
+  brokerCredsFile: string;
+  /**
+   * Run nothing whose ed25519 signature does not verify against a key this
+   * node trusts (keys approved at central and pushed to every node). @defaultValue false
+   */
+  enableSignatureCheck: boolean;
+  /**
+   * Deny every received message no ACL rule allows (the ACL is written at
+   * central with `steward acl` and pushed with the key set). Use it with
+   * {@link NodeConfig.enableSignatureCheck}, or the sender's name is not proven. @defaultValue false
+   */
+  enableAclCheck: boolean;
+  /**
+   * Central's public key (base64, as printed by `steward keys show`). Empty:
+   * trust the key of the first key set received from central (trust on first use). @defaultValue ''
+   */
+  centralPublicKey: string;
+  /**
+   * Seconds a sent message stays valid: each send (first try or resend) is
+   * stamped `expiresAt` = now + this, and receivers refuse it afterwards.
+   * Must be shorter than the journal retention, so a replay is refused either
+   * as a duplicate or as expired. @defaultValue 3600
+   */
+  messageMaxAge: number;
+  /** Seconds between the key-set pushes of central to every node (central only). @defaultValue 30 */
+  keysPushInterval: number;
+  /** Largest payload accepted from the broker, in bytes. @defaultValue 8388608 */
+  maxPayloadBytes: number;
 }
 
 /** The defaults of every option, for a node named `node` in `nodeFolder`. */
@@ -79,6 +152,9 @@ export function defaultConfig(node: string, nodeFolder = process.cwd()): NodeCon
     errorMessageRetries: 3,
     promHostAndPort: '127.0.0.1:2112',
     profilingPort: 0,
+    inspect: '',
+    inspectToken: '',
+    inspectStately: '',
     sayHelloInterval: 30,
     keepPublishersAliveFor: 10,
     restartIntensity: 5,
@@ -88,5 +164,22 @@ export function defaultConfig(node: string, nodeFolder = process.cwd()): NodeCon
     noseqConcurrency: 64,
     logLevel: 'info',
     embeddedBroker: true,
+    readFolder: join(folder, 'readfolder'),
+    allowedWriteRoots: [],
+    socketPath: '',
+    brokerTlsCa: '',
+    brokerTlsCert: '',
+    brokerTlsKey: '',
+    brokerUser: '',
+    brokerPassword: '',
+    brokerToken: '',
+    brokerNkeySeedFile: '',
+    brokerCredsFile: '',
+    enableSignatureCheck: false,
+    enableAclCheck: false,
+    centralPublicKey: '',
+    messageMaxAge: 3600,
+    keysPushInterval: 30,
+    maxPayloadBytes: 8 * 1024 * 1024,
   };
 }

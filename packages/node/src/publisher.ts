@@ -22,6 +22,7 @@ import {
 } from '@steward/core';
 import type { AckInbox } from './ackInbox.js';
 import { FailureKind } from './errorKernel.js';
+import type { NodeSecurity } from './security/nodeSecurity.js';
 import type { NodeServices } from './services.js';
 
 /** @internal */
@@ -33,6 +34,8 @@ export interface PublisherOptions {
   requestStop: () => void;
   /** Reports a failure that should restart this process. */
   fail: (err: unknown) => void;
+  /** Signs what is sent; absent = unsigned. */
+  security?: NodeSecurity;
 }
 
 type DeliveryActor = ActorRefFrom<typeof deliveryMachine>;
@@ -128,7 +131,9 @@ export class Publisher {
             s.metrics.retries.inc({ method: m.method });
             s.log.info(`resending (attempt ${input.attempt})`, { id, subject: rec.subject });
           }
-          nc.publish(rec.subject, payload, this.wantsAck ? { reply: this.opts.acks.replySubject(id) } : undefined);
+          // Signed and stamped at every try (see NodeSecurity.payload).
+          const body = this.opts.security ? this.opts.security.payload(m) : payload;
+          nc.publish(rec.subject, body, this.wantsAck ? { reply: this.opts.acks.replySubject(id) } : undefined);
           // NACK kinds count as delivered once the broker has them.
           if (!this.wantsAck) await nc.flush();
         }),
@@ -213,7 +218,7 @@ export class Publisher {
       s.audit.append([
         { ...audit, ...(out.reply ? { status: out.reply.status } : {}), ...(out.lastError ? { error: out.lastError } : {}) },
       ]);
-      const isErrorLog = m.method === 'ErrorLog';
+      const isErrorLog = m.method === 'ErrorLog' || m.method === 'REQErrorLog';
       if (out.status === 'expired') {
         s.metrics.expired.inc({ method: m.method });
         s.errors.report({

@@ -4,7 +4,15 @@
  * message in the outbox. Owned by the root node actor. @internal
  */
 import { randomUUID } from 'node:crypto';
-import { subjectOf, toWireMessage, type Journal, type MessageSpec, type SubmitResult, type WireMessage } from '@steward/core';
+import {
+  expandTargets,
+  subjectOf,
+  toWireMessage,
+  type Journal,
+  type MessageSpec,
+  type SubmitResult,
+  type WireMessage,
+} from '@steward/core';
 import type { AuditLog } from './audit.js';
 import type { BrokerConnection } from './broker.js';
 import type { NodeConfig } from './config.js';
@@ -12,6 +20,7 @@ import type { ErrorKernel } from './errorKernel.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { NodeEvents } from './nodeEvents.js';
+import type { ProcessTable } from './processTable.js';
 
 /** One message to send, as given by an input. */
 export interface SpecSubmission {
@@ -22,12 +31,20 @@ export interface SpecSubmission {
   source?: string;
 }
 
+/** What {@link NodeServices.submit} tells about one submission. */
+export interface FanOutResult extends SubmitResult {
+  /** For a message with several targets (`toNodes`): one result per target node, in order. */
+  fanOut?: (SubmitResult & { toNode: string })[];
+}
+
 /** @internal */
 export class NodeServices {
   /** Called with the subjects that got new messages, so their publishers run. */
   onNewMessages: (subjects: string[]) => void = () => undefined;
   /** Live events of this node's actors (see {@link NodeEvents}). */
   readonly events = new NodeEvents();
+  /** The node's supervised processes, for the REQOpProcess* methods; set by the node once its tree exists. */
+  processes?: ProcessTable;
 
   constructor(
     readonly config: NodeConfig,
@@ -56,9 +73,17 @@ export class NodeServices {
    * Puts messages in the outbox, in order. Resolves once they are durable;
    * only then may the input that gave them forget them.
    */
-  async submit(items: SpecSubmission[]): Promise<SubmitResult[]> {
+  async submit(items: SpecSubmission[]): Promise<FanOutResult[]> {
     if (items.length === 0) return [];
-    const wires = items.map((i) => ({
+    // Fan-out (toNodes) and "local" are resolved here, so every input has them.
+    const groups = items.map((i) =>
+      expandTargets(i.spec, this.config.node).map((spec, _k, all) => ({
+        ...i,
+        spec,
+        sourceKey: i.sourceKey === undefined || all.length === 1 ? i.sourceKey : `${i.sourceKey}:${spec.toNode}`,
+      })),
+    );
+    const wires = groups.flat().map((i) => ({
       message: this.toWire(i.spec),
       subject: subjectOf(i.spec),
       sourceKey: i.sourceKey,
@@ -82,6 +107,11 @@ export class NodeServices {
     );
     for (const w of wires) this.metrics.accepted.inc({ method: w.message.method });
     this.onNewMessages([...new Set(wires.map((w) => w.subject))]);
-    return results;
+    // One result per item: a fanned-out item answers with its first message, and all of them in fanOut.
+    let k = 0;
+    return groups.map((g) => {
+      const rs = results.slice(k, (k += g.length));
+      return g.length === 1 ? rs[0]! : { ...rs[0]!, fanOut: rs.map((r, n) => ({ ...r, toNode: g[n]!.spec.toNode })) };
+    });
   }
 }

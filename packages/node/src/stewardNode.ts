@@ -6,7 +6,7 @@
  * ├── broker        local nats-server, only when this node started one
  * ├── subscribers   (supervisor) one subscriber per method this node accepts
  * ├── publishers    (supervisor) one publisher per subject with work, on demand
- * ├── inputs        (supervisor) inmsg.txt watcher
+ * ├── inputs        (supervisor) inmsg.txt watcher, read folder watcher
  * ├── hello         periodic SayHello to central
  * ├── housekeeping  wakes publishers of unfinished subjects, prunes the journal
  * └── metrics       Prometheus endpoint
@@ -19,7 +19,15 @@
 import inspector from 'node:inspector';
 import { join } from 'node:path';
 import { createActor, type Actor } from 'xstate';
-import { Journal, processLogic, supervisorMachine, type ChildSpec, type EscalationError, type SupervisorEvent } from '@steward/core';
+import {
+  Journal,
+  methodInfo,
+  processLogic,
+  supervisorMachine,
+  type ChildSpec,
+  type EscalationError,
+  type SupervisorEvent,
+} from '@steward/core';
 import { AckInbox } from './ackInbox.js';
 import { AuditLog } from './audit.js';
 import { BrokerConnection, defaultBrokerHostPort, EmbeddedBroker, findExecutable, isListening, toServerUrl } from './broker.js';
@@ -27,12 +35,21 @@ import { BrokerNotInstalledError } from './errors.js';
 import type { NodeConfig } from './config.js';
 import { ErrorKernel, FailureKind } from './errorKernel.js';
 import { InmsgWatcher } from './inmsgFile.js';
-import { createLogger, type Logger } from './logger.js';
+import { inspectorChild } from './inspector/inspectorProcess.js';
+import { LiveModel } from './inspector/liveModel.js';
+import { attachStately } from './inspector/statelyBridge.js';
+import { createLogger, setSubjectResolver, type LogFormat, type Logger } from './logger.js';
 import { methodHandlers } from './methods/index.js';
 import { Metrics } from './metrics.js';
+import { bindMetricSources, serveMetrics } from './metricsSources.js';
+import { SupervisorProcessTable } from './processTable.js';
 import { Publisher } from './publisher.js';
+import { ReadFolderWatcher } from './readFolder.js';
 import { NodeServices } from './services.js';
+import { SocketApi } from './socketApi.js';
 import { Subscriber } from './subscriber.js';
+import { brokerConnectOptions, describeBrokerAuth, redactSecrets } from './security/brokerAuth.js';
+import { NodeSecurity } from './security/nodeSecurity.js';
 import { stewardVersion } from './version.js';
 
 /** Exit code of a node whose supervision tree escalated past the root. */
@@ -42,8 +59,8 @@ export const EXIT_ESCALATED = 70;
 export interface StewardNodeOptions {
   /** A logger to use instead of the default console logger. */
   logger?: Logger;
-  /** Log format of the default logger. @defaultValue 'text' */
-  logFormat?: 'text' | 'json';
+  /** Log format of the default logger (`auto`: text on a terminal, else JSON). @defaultValue 'text' */
+  logFormat?: LogFormat;
 }
 
 /** One running steward node. */
@@ -54,6 +71,7 @@ export class StewardNode {
   /** The root supervisor actor; set once started. @internal */
   root?: Actor<typeof supervisorMachine>;
   private broker?: BrokerConnection;
+  private security?: NodeSecurity;
   private acks?: AckInbox;
   private journal?: Journal;
   private metrics?: Metrics;
@@ -99,11 +117,26 @@ export class StewardNode {
         embedded = new EmbeddedBroker(join(c.nodeFolder, 'state', 'nats-server.log'), log);
       }
     }
-    const broker = new BrokerConnection(addresses.map(toServerUrl), c.node, log);
+    // The key pair exists from the first start, so the operator can approve it before turning checks on.
+    const security = new NodeSecurity(c, log);
+    this.security = security;
+    log.info(`node key ${security.keys.publicKeyText}`, {
+      broker: describeBrokerAuth(c),
+      signatureCheck: c.enableSignatureCheck,
+      aclCheck: c.enableAclCheck,
+      trustedKeys: security.trust.trustedNodes().length,
+    });
+    if (c.enableAclCheck && !c.enableSignatureCheck)
+      log.warn('--enableAclCheck without --enableSignatureCheck: ACL rules trust the unproven fromNode of each message');
+    const broker = new BrokerConnection(addresses.map(toServerUrl), c.node, log, brokerConnectOptions(c), (t) => redactSecrets(t, c));
     this.broker = broker;
     const s = new NodeServices(c, log, journal, broker, errors, audit, metrics);
     this.services = s;
     errors.listeners.push((f) => s.events.emit('failure', f));
+    // Observability reads the event stream: the live model (inspector, in-flight counts) and the metric sources.
+    const live = new LiveModel(s.events, c.inspect ? {} : { timelines: 0 });
+    bindMetricSources(metrics, { services: s, live, root: () => this.root });
+    setSubjectResolver(log, (id) => live.subjectOf(id) ?? journal.getOutbox(id)?.subject ?? journal.getInbox(id)?.subject);
     errors.setForwarder((text) => {
       s.submit([
         {
@@ -123,15 +156,21 @@ export class StewardNode {
     this.acks = acks;
 
     const subscribed = new Set<string>();
-    const methods = [...methodHandlers.keys()].filter(
-      (m) => (m !== 'ErrorLog' || c.centralErrorLogger) && (m !== 'SayHello' || c.node === c.centralNodeName),
-    );
+    // ErrorLog/REQErrorLog only on the error logger, SayHello/REQHello only on central (the catalogue says which).
+    const methods = [...methodHandlers.keys()].filter((m) => {
+      const by = methodInfo(m)?.acceptedBy;
+      return by === undefined || (by === 'errorLogger' ? c.centralErrorLogger : c.node === c.centralNodeName);
+    });
     let markReady!: () => void;
     const ready = new Promise<void>((r) => (markReady = r));
+    // "ready" also means `steward send` can reach the node (or that its socket was refused, and reported).
+    let markSocketTried!: () => void;
+    const socketTried = new Promise<void>((r) => (markSocketTried = r));
+    if (c.socketPath === 'off') markSocketTried();
 
     const subscriberLogic = processLogic<{ method: string }>(async ({ input, fail }) => {
       const handler = methodHandlers.get(input.method)!;
-      const sub = new Subscriber({ services: s, method: input.method, handler, fail });
+      const sub = new Subscriber({ services: s, method: input.method, handler, fail, security });
       await sub.start();
       subscribed.add(input.method);
       if (subscribed.size === methods.length) markReady();
@@ -143,6 +182,7 @@ export class StewardNode {
         acks,
         subject: input.subject,
         fail,
+        security,
         requestStop: () => sendParent({ type: 'STOP_CHILD', id }),
       });
       p.start();
@@ -187,6 +227,37 @@ export class StewardNode {
             return w;
           }),
         },
+        ...(c.readFolder
+          ? [
+              {
+                id: 'readFolder',
+                logic: processLogic<undefined>(async ({ fail }) => {
+                  const w = new ReadFolderWatcher(s, fail);
+                  await w.start();
+                  return w;
+                }),
+              },
+            ]
+          : []),
+        ...(c.socketPath === 'off'
+          ? []
+          : [
+              {
+                id: 'socketApi',
+                logic: processLogic<undefined>(async ({ fail }) => {
+                  const api = new SocketApi({ services: s, fail });
+                  try {
+                    await api.start();
+                  } catch (err) {
+                    api.stop();
+                    throw err;
+                  } finally {
+                    markSocketTried();
+                  }
+                  return api;
+                }),
+              },
+            ]),
       ]),
     );
     if (c.sayHelloInterval > 0) children.push({ id: 'hello', logic: processLogic<undefined>(() => this.helloProcess()) });
@@ -194,14 +265,10 @@ export class StewardNode {
     if (c.promHostAndPort && c.promHostAndPort !== 'off') {
       children.push({
         id: 'metrics',
-        logic: processLogic<undefined>(async () => {
-          await metrics.listen(c.promHostAndPort);
-          log.info(`metrics on http://${c.promHostAndPort}/metrics`);
-          const gauge = setInterval(() => metrics.brokerConnected.set(broker.connected ? 1 : 0), 1000);
-          return { stop: () => (clearInterval(gauge), metrics.close()) };
-        }),
+        logic: processLogic<undefined>(() => serveMetrics(metrics, c.promHostAndPort, log, (f) => errors.report(f))),
       });
     }
+    if (c.inspect) children.push(inspectorChild({ services: s, live, root: () => this.root }));
 
     s.onNewMessages = (subjects) => {
       const publishers = this.root?.getSnapshot().children.publishers;
@@ -210,15 +277,31 @@ export class StewardNode {
       }
     };
 
+    const stately = c.inspectStately
+      ? attachStately({ target: c.inspectStately, root: () => this.root, events: s.events, log, exited: this.exited })
+      : undefined;
     const root = createActor(supervisorMachine, {
       input: { name: 'root', children, ...policy, onEscalate: (err: EscalationError) => void this.escalate(err) },
+      ...(stately ? { inspect: stately.inspect } : {}),
     });
     this.root = root;
+    s.processes = new SupervisorProcessTable({
+      root: () => this.root,
+      // What can be (re)started: the children each supervisor was given at start.
+      startable: (path) => {
+        const [sup, id, ...rest] = path.split('/');
+        const given = (children.find((ch) => ch.id === sup)?.input as { children?: ChildSpec[] } | undefined)?.children;
+        const spec = rest.length === 0 ? given?.find((ch) => ch.id === id) : undefined;
+        return spec && { supervisor: sup!, spec };
+      },
+      keep: new Set(['subscribers/REQOpProcessStart', 'subscribers/REQOpProcessStop']),
+    });
     // An unobserved actor error would crash Node: the root is always observed.
     root.subscribe({ error: (err) => void this.escalate(err as EscalationError) });
     broker.start();
     void broker.ready().then((nc) => {
       acks.start(nc);
+      security.start(nc);
       // Deliveries queued while the broker was away can go now.
       s.onNewMessages(journal.openSubjects());
     });
@@ -226,6 +309,7 @@ export class StewardNode {
     log.info(`node ${c.node} starting`, { folder: c.nodeFolder, broker: addresses.join(','), version: stewardVersion });
     if (methods.length === 0) markReady();
     await ready;
+    await socketTried;
     const nc = await broker.ready();
     await nc.flush();
     s.onNewMessages(journal.openSubjects());
@@ -239,7 +323,12 @@ export class StewardNode {
       s
         .submit([
           {
-            spec: { toNode: c.centralNodeName, method: 'SayHello', commandOrEvent: 'EventNACK', data: [`steward ${stewardVersion}`] },
+            spec: {
+              toNode: c.centralNodeName,
+              method: 'SayHello',
+              commandOrEvent: 'EventNACK',
+              data: [`steward ${stewardVersion}`, this.security!.helloData()],
+            },
             source: 'hello',
           },
         ])
@@ -304,7 +393,14 @@ export class StewardNode {
     const s = this.services;
     const publisher =
       s && this.acks
-        ? new Publisher({ services: s, acks: this.acks, subject, fail: () => undefined, requestStop: () => undefined })
+        ? new Publisher({
+            services: s,
+            acks: this.acks,
+            subject,
+            fail: () => undefined,
+            requestStop: () => undefined,
+            ...(this.security ? { security: this.security } : {}),
+          })
         : undefined;
     publisher?.start();
     const deadline = Date.now() + 3000;
@@ -339,6 +435,7 @@ export class StewardNode {
         this.log.error(`stopping the actor tree failed: ${(err as Error).message}`);
       }
       this.acks?.stop();
+      this.security?.stop();
       await this.broker?.close().catch(() => undefined);
       await this.metrics?.close().catch(() => undefined);
       try {

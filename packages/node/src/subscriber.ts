@@ -17,7 +17,6 @@ import {
   parseSubject,
   parseWireMessage,
   ResultStatus,
-  subjectOf,
   ValidationError,
   type AckReply,
   type ExecutionResult,
@@ -27,7 +26,9 @@ import {
   type WireMessage,
 } from '@steward/core';
 import { FailureKind } from './errorKernel.js';
-import type { MethodHandler } from './methods/index.js';
+import { scheduled, type MethodHandler } from './methods/index.js';
+import { buildReply, replyEmitter } from './replyMessage.js';
+import type { NodeSecurity } from './security/nodeSecurity.js';
 import type { NodeServices } from './services.js';
 
 /** @internal */
@@ -36,6 +37,8 @@ export interface SubscriberOptions {
   method: string;
   handler: MethodHandler;
   fail: (err: unknown) => void;
+  /** Signature, trust and expiry checks; absent = none (tests of the bare runtime). */
+  security?: NodeSecurity;
 }
 
 /** An execution in progress (or waiting its turn): where to send its ACK. */
@@ -108,7 +111,7 @@ export class Subscriber {
     for (const rec of this.s.journal.openInbox()) {
       if (rec.message.method !== this.opts.method) continue;
       this.pending.set(rec.id, {});
-      if (rec.state === InboxState.Running && !this.opts.handler.idempotent && !rec.message.rerunInterrupted) {
+      if (rec.state === InboxState.Running && !this.handlerFor(rec.message).idempotent && !rec.message.rerunInterrupted) {
         await this.interrupted(rec);
         continue;
       }
@@ -149,10 +152,12 @@ export class Subscriber {
     const kind = parsed.kind;
     let m: WireMessage;
     let rawId = '';
+    let rawObj: Record<string, unknown> = {};
     try {
-      if (msg.data.length > maxPayloadBytes)
-        throw new ValidationError([{ field: '(payload)', reason: `larger than ${maxPayloadBytes} bytes` }]);
+      const limit = this.s.config.maxPayloadBytes ?? maxPayloadBytes;
+      if (msg.data.length > limit) throw new ValidationError([{ field: '(payload)', reason: `larger than ${limit} bytes` }]);
       const raw = JSON.parse(new TextDecoder().decode(msg.data)) as unknown;
+      if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) rawObj = raw as Record<string, unknown>;
       // Keep the id, if there is one, so the sender can match the refusal to its message.
       const maybeId = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
       if (typeof maybeId === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(maybeId)) rawId = maybeId;
@@ -168,6 +173,21 @@ export class Subscriber {
       const text = err instanceof SyntaxError ? `not JSON: ${err.message}` : (err as Error).message;
       this.s.errors.report({ kind: FailureKind.BadInput, text: `refused a message on ${msg.subject}: ${text}`, subject: msg.subject });
       if (msg.reply) this.respond(msg.reply, { id: rawId, node: this.s.config.node, status: ResultStatus.Rejected, error: text });
+      return;
+    }
+
+    // Verified before dedup and before anything is journaled: a refused message leaves no trace but the report.
+    const refusal = this.opts.security?.check(rawObj, m);
+    if (refusal) {
+      this.s.errors.report({
+        kind: FailureKind.Rejected,
+        text: `refused ${m.method} from ${m.fromNode} on ${msg.subject}: ${refusal.code}: ${refusal.reason}`,
+        messageId: m.id,
+        subject: msg.subject,
+        peer: m.fromNode,
+        localOnly: m.method === 'ErrorLog' || m.method === 'REQErrorLog',
+      });
+      if (msg.reply) this.respond(msg.reply, { id: m.id, node: this.s.config.node, status: ResultStatus.Rejected, error: refusal.reason });
       return;
     }
 
@@ -257,7 +277,7 @@ export class Subscriber {
   private execute(m: WireMessage, subject: string, storedProgress: unknown): Promise<void> {
     if (this.stopped) return Promise.resolve();
     const s = this.s;
-    const handler = this.opts.handler;
+    const handler = this.handlerFor(m);
     const pending = this.pending.get(m.id) ?? {};
     this.pending.set(m.id, pending);
     const logic = executionMachine.provide({
@@ -271,7 +291,7 @@ export class Subscriber {
             startedAt: Date.now(),
             ...(progress !== undefined ? { progress } : {}),
           });
-          return handler.run({ ...base, signal, progress });
+          return handler.run({ ...base, signal, progress, emit: replyEmitter(s, m) });
         }),
         reply: fromPromise<void, ExecutionResult>(async ({ input }) => {
           await this.finish(m, subject, input);
@@ -281,7 +301,10 @@ export class Subscriber {
     return new Promise<void>((resolve) => {
       const actor = createActor(logic, {
         id: `execution-${m.id}`,
-        input: { id: m.id, methodTimeoutMs: m.methodTimeout < 0 ? -1 : m.methodTimeout * 1000 },
+        input: {
+          id: m.id,
+          methodTimeoutMs: handler.timeLimitMs ? handler.timeLimitMs(m) : m.methodTimeout < 0 ? -1 : m.methodTimeout * 1000,
+        },
       });
       pending.stop = () => {
         actor.stop();
@@ -334,7 +357,7 @@ export class Subscriber {
         messageId: m.id,
         subject,
         peer: m.fromNode,
-        localOnly: m.method === 'ErrorLog',
+        localOnly: m.method === 'ErrorLog' || m.method === 'REQErrorLog',
       });
     } else {
       s.log.info(`${m.method} ${result.status}`, { id: m.id, subject, from: m.fromNode });
@@ -348,23 +371,22 @@ export class Subscriber {
     this.s.onNewMessages([followUp.subject]);
   }
 
-  /** The reply message an Event request answers with (CLICommandRequest → CLICommandReply), if any. */
+  /** The handler that runs `m`: the method's, run on a schedule when `m` has one. */
+  private handlerFor(m: WireMessage): MethodHandler {
+    return m.schedule ? scheduled(this.opts.handler) : this.opts.handler;
+  }
+
+  /**
+   * The reply message an Event request answers with (CLICommandRequest →
+   * CLICommandReply, REQCliCommand → its replyMethod), if any; see replyMessage.ts.
+   */
   private followUp(m: WireMessage, reply: AckReply): OutboxSubmission | undefined {
-    const replyMethod = methodInfo(m.method)?.replyMethod;
-    if (!replyMethod || kindIsCommand(m.commandOrEvent)) return undefined;
+    // Streams and copies send their replies themselves; only their failures are answered here.
+    if (!isFailureStatus(reply.status) && this.handlerFor(m).replyOnSuccess === false) return undefined;
     let text = reply.output ?? '';
     if (isFailureStatus(reply.status))
       text += `${text && !text.endsWith('\n') ? '\n' : ''}steward: ${m.method} ${reply.status}: ${reply.error ?? ''}\n`;
-    const spec = {
-      toNode: m.fromNode,
-      method: replyMethod,
-      commandOrEvent: 'EventACK' as const,
-      data: [text],
-      ...(m.requestTimeout !== undefined ? { timeout: m.requestTimeout } : {}),
-      ...(m.requestRetries !== undefined ? { retries: m.requestRetries } : {}),
-    };
-    const message: WireMessage = { ...this.s.toWire(spec), previousMessageId: m.id };
-    return { message, subject: subjectOf(spec), sourceKey: `reply:${m.id}` };
+    return buildReply(this.s, m, text, `reply:${m.id}`);
   }
 
   /**

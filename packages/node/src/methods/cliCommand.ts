@@ -1,23 +1,25 @@
 /**
- * CLICommand, CLICommandRequest, CLICommandRequestNOSEQ: run `data` as an
- * argv (no shell unless the user names one) in the node's folder. Success is
- * exit code 0. On methodTimeout the abort signal kills the whole process tree.
+ * CLICommand, CLICommandRequest, CLICommandRequestNOSEQ, REQCliCommand: run
+ * `data` (`methodArgs`) as an argv (no shell unless the user names one) in
+ * the node's folder. Success is exit code 0. On methodTimeout the abort
+ * signal kills the whole process tree. `pty: true` runs it in a
+ * pseudo-terminal. As a reply method it gets the request's output in
+ * `STEWARD_DATA` (see commandInput.ts).
  */
 import { runCommand } from '../commandRunner.js';
+import { commandInput, failureText } from './commandInput.js';
+import { runInPty } from './ptyRunner.js';
 import type { MethodHandler } from './types.js';
 
 /** Runs the command. Not idempotent: an interrupted run is reported, not repeated. */
 export const cliCommand: MethodHandler = {
   async run({ services, message, signal }) {
-    const result = await runCommand({ argv: message.data, cwd: services.config.nodeFolder, signal });
+    const { argv, env } = commandInput(message);
+    const cwd = services.config.nodeFolder;
+    const result = message.pty ? await runInPty({ argv, cwd, env, signal }) : await runCommand({ argv, cwd, env, signal });
     const ok = result.exitCode === 0 && !result.killed;
     const outcome = { ok, output: result.output, exitCode: result.exitCode };
     if (ok) return outcome;
-    const why = result.killed
-      ? `killed${result.signal ? ` by ${result.signal}` : ''}`
-      : result.exitCode === null
-        ? `terminated by signal ${result.signal}`
-        : `exit code ${result.exitCode}`;
-    return { ...outcome, error: `${message.data.join(' ')}: ${why}` };
+    return { ...outcome, error: failureText(argv, result) };
   },
 };

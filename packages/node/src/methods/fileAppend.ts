@@ -5,6 +5,7 @@
  */
 import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { appendNoFollow } from './writePath.js';
 
 /** Where an append starts. */
 export interface AppendProgress {
@@ -25,7 +26,8 @@ export async function appendStart(file: string): Promise<AppendProgress> {
 /** Appends `text` at the recorded position (see module doc). */
 export async function appendAt(progress: AppendProgress, text: string): Promise<void> {
   await mkdir(dirname(progress.file), { recursive: true });
-  const fh = await open(progress.file, 'a+');
+  // Never through a symbolic link: a link planted at the file's place could point anywhere.
+  const fh = await open(progress.file, appendNoFollow);
   try {
     const { size } = await fh.stat();
     // Longer than recorded: a previous run of this same append got (partly) in before a crash.

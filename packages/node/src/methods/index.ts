@@ -1,15 +1,28 @@
 /**
  * The method table: method name → handler. The facts every node shares
  * (kind, order, data shape, reply method) are in `@steward/core`'s catalogue.
+ * The seed's names and the mature steward's names of the same method share a
+ * handler.
  */
+import { copyDst } from '../copy/copyDst.js';
+import { copySrc } from '../copy/copySrc.js';
 import { cliCommand } from './cliCommand.js';
+import { cliCommandCont } from './cliCommandCont.js';
 import { echoRequest } from './echo.js';
 import { errorLog } from './errorLog.js';
+import { httpGet } from './httpGet.js';
+import { none } from './none.js';
+import { opProcessList, opProcessStart, opProcessStop } from './opProcess.js';
+import { ping } from './ping.js';
 import { sayHello } from './sayHello.js';
+import { tailFile } from './tailFile.js';
 import { textLogging } from './textLogging.js';
+import { toConsole } from './toConsole.js';
+import { toFile } from './toFile.js';
 import type { MethodHandler } from './types.js';
 
 export type { MethodContext, MethodHandler } from './types.js';
+export { scheduled } from './schedule.js';
 
 /** Handlers by method name. */
 export const methodHandlers: ReadonlyMap<string, MethodHandler> = new Map([
@@ -22,4 +35,21 @@ export const methodHandlers: ReadonlyMap<string, MethodHandler> = new Map([
   ['ErrorLog', errorLog],
   ['ECHORequest', echoRequest],
   ['ECHOReply', textLogging],
+  ['REQCliCommand', cliCommand],
+  ['REQCliCommandCont', cliCommandCont],
+  ['REQTailFile', tailFile],
+  ['REQHttpGet', httpGet],
+  ['REQToFileAppend', textLogging],
+  ['REQToFile', toFile],
+  ['REQToConsole', toConsole],
+  ['REQNone', none],
+  ['REQHello', sayHello],
+  ['REQErrorLog', errorLog],
+  ['REQPing', ping],
+  ['REQPong', textLogging],
+  ['REQOpProcessList', opProcessList],
+  ['REQOpProcessStart', opProcessStart],
+  ['REQOpProcessStop', opProcessStop],
+  ['REQCopySrc', copySrc],
+  ['REQCopyDst', copyDst],
 ]);

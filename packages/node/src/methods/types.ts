@@ -14,6 +14,13 @@ export interface MethodContext {
   signal: AbortSignal;
   /** What {@link MethodHandler.prepare} returned, stored durably before the run. */
   progress: unknown;
+  /**
+   * Sends `text` back at once as a reply message of its own (streaming
+   * methods: one per line). Resolves once the reply is journaled; replies
+   * leave in the order they were emitted. Does nothing when the message
+   * asks for no reply.
+   */
+  emit: (text: string) => Promise<void>;
 }
 
 /** The code of one method. */
@@ -22,7 +29,7 @@ export interface MethodHandler {
    * Computes durable progress recorded together with the `running` state
    * before {@link MethodHandler.run}, e.g. a file's size before an append.
    */
-  prepare?(ctx: Omit<MethodContext, 'signal' | 'progress'>): Promise<unknown>;
+  prepare?(ctx: Omit<MethodContext, 'signal' | 'progress' | 'emit'>): Promise<unknown>;
   /** Runs the method. Throwing is a failed execution, never a crash. */
   run(ctx: MethodContext): Promise<MethodOutcome>;
   /**
@@ -30,4 +37,18 @@ export interface MethodHandler {
    * interrupted it, and the end result is as if it ran once.
    */
   idempotent?: boolean;
+  /**
+   * Whether a successful run sends its output back as the reply message.
+   * `false` for methods that send their replies themselves with
+   * {@link MethodContext.emit} (streams) or later (copies); their failures
+   * are still answered. @defaultValue true
+   */
+  replyOnSuccess?: boolean;
+  /**
+   * How long the execution may run, in milliseconds (-1: no limit), for
+   * methods that end themselves at `methodTimeout` (streams end there
+   * normally, rather than as a failure). The execution machine's limit is
+   * then only a safety net. @defaultValue `methodTimeout` in milliseconds
+   */
+  timeLimitMs?(message: WireMessage): number;
 }

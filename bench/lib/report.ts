@@ -1,0 +1,105 @@
+/**
+ * The result file (`bench/results/latest.json`) and the table printed at the
+ * end of a run (also pasted into BENCHMARKS.md).
+ */
+import { execFileSync } from 'node:child_process';
+import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import { dirname } from 'node:path';
+import { Better, type ResultRow } from './scenario.js';
+
+/** The machine a run happened on. */
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  memoryGB: number;
+  os: string;
+  node: string;
+  natsServer: string;
+  /** Load average (1, 5, 15 min) when the run started and ended: how noisy the box was. */
+  loadStart: number[];
+  loadEnd?: number[];
+}
+
+/** Everything a run writes. */
+export interface BenchResults {
+  mode: 'quick' | 'full';
+  date: string;
+  durationS?: number;
+  machine: MachineInfo;
+  /** The git commit the runtime was built from, with `+dirty` when the tree had changes. */
+  commit: string;
+  rows: ResultRow[];
+  scenarios: Record<string, { ms: number; error?: string; details?: Record<string, unknown> }>;
+}
+
+/** Describes this machine. */
+export function machineInfo(natsServer: string): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGB: Math.round(os.totalmem() / 1e8) / 10,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    natsServer,
+    loadStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+/** The current commit, `+dirty` when the work tree differs from it. */
+export function gitCommit(cwd: string): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], { cwd, encoding: 'utf8' }).trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Writes `value` as JSON to `file` atomically (via a `.tmp` file). */
+export function writeJson(file: string, value: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 2) + '\n');
+  renameSync(`${file}.tmp`, file);
+}
+
+/** A figure in a few significant digits. */
+export function fmt(v: number | undefined, unit = ''): string {
+  if (v === undefined || Number.isNaN(v)) return '–';
+  const abs = Math.abs(v);
+  const text = abs >= 100 ? Math.round(v).toLocaleString('en-US') : abs >= 10 ? v.toFixed(1) : v.toFixed(2);
+  return unit ? `${text} ${unit}` : text;
+}
+
+/** The ratio column: `0.42×`, with ↑/↓ saying which way is better. */
+function ratioText(r: ResultRow): string {
+  if (r.ratio === undefined) return '–';
+  return `${r.ratio >= 10 ? r.ratio.toFixed(0) : r.ratio.toFixed(2)}× ${r.better === Better.Higher ? '↑' : '↓'}`;
+}
+
+/** The result table in Markdown (readable as plain text too). */
+export function markdownTable(rows: ResultRow[]): string {
+  const header = ['scenario', 'figure', 'steward', 'plain NATS baseline', 'ratio', 'target', 'met?'];
+  const lines = rows.map((r) => [
+    r.scenario,
+    r.figure,
+    fmt(r.value, r.unit),
+    r.baseline === undefined ? '–' : `${fmt(r.baseline, r.unit)} (${r.baselineLabel ?? ''})`,
+    ratioText(r),
+    r.target ?? '–',
+    r.met === undefined ? '–' : r.met ? 'yes' : '**no**',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmtLine = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [fmtLine(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...lines.map(fmtLine)].join('\n');
+}
+
+/** Notes attached to rows, as a list under the table. */
+export function notes(rows: ResultRow[]): string {
+  return rows
+    .filter((r) => r.note)
+    .map((r) => `- ${r.scenario} / ${r.figure}: ${r.note}`)
+    .join('\n');
+}

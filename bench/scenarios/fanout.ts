@@ -1,0 +1,169 @@
+/**
+ * fan-out: one message to each of N nodes (a fleet simulator: N node runtimes
+ * in one host process), from one sender node in the bench process, timed from
+ * submit() until every reply is in:
+ * - CLICommand `true` (CommandACK): every node runs `true`; the ACK carries the result;
+ * - ECHORequest (EventACK): every node answers with an ECHOReply message, which
+ *   the sender journals and runs (appends to a file) — a full round of two
+ *   guaranteed deliveries.
+ *
+ * Baseline: one plain request to each of N responders (one connection each,
+ * in a host process) at once; the responder runs `true` first (for
+ * CLICommand) or echoes at once (for ECHORequest).
+ *
+ * Also reported: how long the simulator took to start N nodes and its memory.
+ */
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import type { MessageSpec } from '@steward/core';
+import { Fleet } from '../lib/fleet.js';
+import { HostGroup } from '../lib/hostGroup.js';
+import { burst, payloadOf, ResponderMode } from '../lib/plainNats.js';
+import { Better, mb, median, row, type BenchContext, type ResultRow, type Scenario, type ScenarioResult } from '../lib/scenario.js';
+import { wireSize } from './common.js';
+
+export const fanout: Scenario = {
+  name: 'fanout',
+  summary: 'a command to N nodes (fleet simulator), until every reply is in: CLICommand true and ECHORequest',
+  async run(ctx: BenchContext): Promise<ScenarioResult> {
+    const sizes = process.env.BENCH_FANOUT_SIZES?.split(',').map(Number) ?? (ctx.quick ? [50] : [50, 200, 1000]);
+    const perHost = Number(process.env.BENCH_NODES_PER_HOST ?? 100);
+    const rows: ResultRow[] = [];
+    const details: Record<string, unknown> = {};
+    const sender = await Fleet.start({ names: ['fo-sender'], brokerHostPort: ctx.nats.hostPort, root: join(ctx.dir, 'sender') });
+    const node = sender.node('fo-sender');
+    const t = sender.tracker;
+    const nc = await connect({ servers: ctx.nats.url });
+    const started = Date.now();
+    try {
+      for (const n of sizes) {
+        // A share of the budget in proportion to the fleet size.
+        const budget = (ctx.budgetMs * n) / sizes.reduce((a, b) => a + b, 0);
+        const names = Array.from({ length: n }, (_, i) => `fo${n}-${i}`);
+        const group = await HostGroup.start(`fan-out fleet of ${n}`, names, perHost);
+        try {
+          const idle = group.rss();
+          const fleetStart = await group.startFleet(ctx.nats.hostPort, join(ctx.dir, `fleet${n}`), Math.max(60_000, budget));
+          const fleetRss = group.rss();
+          ctx.log(
+            `${n} nodes started in ${(fleetStart.startMs / 1000).toFixed(1)} s on ${group.hosts.length} host process(es), RSS ${mb(fleetRss)} MB`,
+          );
+          await group.startResponders(ctx.nats.url, (x) => `plain.${x}.spawn`, ResponderMode.Spawn, 120);
+          await group.startResponders(ctx.nats.url, (x) => `plain.${x}.echo`, ResponderMode.Echo, 120);
+          const cmd = (to: string) => ({
+            toNode: to,
+            method: 'CLICommand',
+            commandOrEvent: 'CommandACK' as const,
+            data: ['true'],
+            retries: 2,
+            timeout: 30,
+          });
+          const echo = (to: string) => ({
+            toNode: to,
+            method: 'ECHORequest',
+            commandOrEvent: 'EventACK' as const,
+            data: ['fan-out echo'],
+            retries: 2,
+            timeout: 30,
+          });
+          const cmdPayload = payloadOf(wireSize(node, cmd(names[0]!)));
+          const echoPayload = payloadOf(wireSize(node, echo(names[0]!)));
+          const runSteward = async (make: (to: string) => MessageSpec, done: () => boolean) => {
+            t.reset();
+            const wall0 = Date.now();
+            const t0 = performance.now();
+            await node.services!.submit(names.map((x) => ({ spec: make(x) })));
+            const ok = await t.until(done, Math.max(20_000, budget / 4));
+            const ms = performance.now() - t0;
+            // A run cut by the time bound leaves work behind: let it finish before the next measurement.
+            if (!ok) await t.until(() => t.delivered + t.expired >= n, Math.max(20_000, budget / 4));
+            return {
+              ms,
+              ok,
+              delivered: t.delivered,
+              expired: t.expired,
+              replies: t.replied.get('ECHOReply') ?? 0,
+              // When the sender had every ACK (for ECHORequest: receipt, before the replies).
+              lastAckMs: t.lastDeliveredAt ? t.lastDeliveredAt - wall0 : undefined,
+            };
+          };
+          const reps = n >= 1000 ? 1 : ctx.quick ? 2 : 3;
+          const cmdRuns = [];
+          const echoRuns = [];
+          const plainSpawn = [];
+          const plainEcho = [];
+          for (let r = 0; r < reps; r++) {
+            echoRuns.push(await runSteward(echo, () => (t.replied.get('ECHOReply') ?? 0) >= n || t.expired > 0));
+            plainEcho.push(
+              await burst(
+                nc,
+                names.map((x) => `plain.${x}.echo`),
+                echoPayload,
+              ),
+            );
+            cmdRuns.push(await runSteward(cmd, () => t.delivered + t.expired >= n));
+            plainSpawn.push(
+              await burst(
+                nc,
+                names.map((x) => `plain.${x}.spawn`),
+                cmdPayload,
+              ),
+            );
+            ctx.log(
+              `N=${n} run ${r + 1}: ECHO ${echoRuns.at(-1)!.ms.toFixed(0)} ms (requests ACKed at ${echoRuns.at(-1)!.lastAckMs ?? '?'} ms; plain ${plainEcho.at(-1)!.ms.toFixed(0)} ms), ` +
+                `CLICommand ${cmdRuns.at(-1)!.ms.toFixed(0)} ms (plain ${plainSpawn.at(-1)!.ms.toFixed(0)} ms)`,
+            );
+            if (Date.now() - started > ctx.budgetMs || !echoRuns.at(-1)!.ok || !cmdRuns.at(-1)!.ok) break;
+          }
+          const cmdMs = median(cmdRuns.map((x) => x.ms));
+          const echoMs = median(echoRuns.map((x) => x.ms));
+          const spawnMs = median(plainSpawn.map((x) => x.ms));
+          const echoPlainMs = median(plainEcho.map((x) => x.ms));
+          const incomplete = [...cmdRuns, ...echoRuns].filter((x) => !x.ok).length;
+          const target = n === 1000 ? '≤ 2000 ms' : undefined;
+          rows.push(
+            row({
+              scenario: 'fanout',
+              figure: `CLICommand true → ${n} nodes`,
+              value: cmdMs,
+              unit: 'ms',
+              baseline: spawnMs,
+              baselineLabel: `req/reply + spawn, ${n} at once`,
+              better: Better.Lower,
+              ...(target ? { target, met: cmdMs <= 2000 } : {}),
+              ...(incomplete ? { note: `${incomplete} run(s) did not get every reply within the time bound` } : {}),
+            }),
+            row({
+              scenario: 'fanout',
+              figure: `ECHORequest → ${n} nodes`,
+              value: echoMs,
+              unit: 'ms',
+              baseline: echoPlainMs,
+              baselineLabel: `req/reply, ${n} at once`,
+              better: Better.Lower,
+              ...(target ? { target, met: echoMs <= 2000 } : {}),
+            }),
+          );
+          details[`n${n}`] = {
+            fleetStartMs: fleetStart.startMs,
+            fleetStartMsPerNode: fleetStart.startMs / n,
+            hostProcesses: group.hosts.length,
+            hostRssIdleMB: mb(idle),
+            hostRssWithFleetMB: mb(fleetRss),
+            rssPerNodeMB: mb((fleetRss - idle) / n),
+            cliCommand: cmdRuns,
+            echo: echoRuns,
+            plainSpawn,
+            plainEcho,
+          };
+        } finally {
+          await group.stop();
+        }
+      }
+      return { rows, details };
+    } finally {
+      await nc.close();
+      await sender.stop();
+    }
+  },
+};

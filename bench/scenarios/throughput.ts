@@ -1,0 +1,118 @@
+/**
+ * throughput: ACKed TextLogging (and ECHOReply, the same handler) messages/s
+ * across 100 subjects, journaled on both ends: 50 receiving nodes (a fleet in
+ * a host process) × 2 methods, one sender node in the bench process. Ordered
+ * subjects are stop-and-wait today, so 100 messages are in flight at most.
+ *
+ * Baseline: plain request/reply on the same 100 subjects, 100 in flight
+ * (one stop-and-wait worker per subject), responders on 50 connections in a
+ * host process, the same payload size; measured before and after steward.
+ */
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { Fleet, numberedText } from '../lib/fleet.js';
+import { HostClient } from '../lib/hostClient.js';
+import { payloadOf, requestLoop, ResponderMode } from '../lib/plainNats.js';
+import { Better, row, type BenchContext, type Scenario, type ScenarioResult } from '../lib/scenario.js';
+import { joinNotes, noiseNote, sendNumbered, waitExecuted, wireSize } from './common.js';
+
+const receivers = 50;
+const methods = ['TextLogging', 'ECHOReply'];
+
+export const throughput: Scenario = {
+  name: 'throughput',
+  summary: 'ACKed TextLogging messages/s across 100 subjects (50 nodes × 2 methods), journaled on both ends',
+  async run(ctx: BenchContext): Promise<ScenarioResult> {
+    const total = ctx.quick ? 3000 : 20_000;
+    const names = Array.from({ length: receivers }, (_, i) => `tp-r${i}`);
+    const subjects = names.flatMap((n) => methods.map((m) => `${n}.EventACK.${m}`));
+    const host = await HostClient.start('throughput receivers');
+    const sender = await Fleet.start({ names: ['tp-sender'], brokerHostPort: ctx.nats.hostPort, root: join(ctx.dir, 'sender') });
+    try {
+      await host.call('fleet.start', { names, brokerHostPort: ctx.nats.hostPort, root: join(ctx.dir, 'fleet') });
+      const node = sender.node('tp-sender');
+      const bytes = wireSize(node, { toNode: names[0]!, method: 'TextLogging', data: [numberedText(0)] });
+      const plainRun = async () => {
+        const nc = await connect({ servers: ctx.nats.url });
+        try {
+          return await requestLoop(
+            nc,
+            subjects.map((s) => `plain.${s}`),
+            Math.round(total * 2),
+            subjects.length,
+            payloadOf(bytes),
+          );
+        } finally {
+          await nc.close();
+        }
+      };
+      await host.call('responders.start', {
+        url: ctx.nats.url,
+        groups: names.map((n) => methods.map((m) => `plain.${n}.EventACK.${m}`)),
+        mode: ResponderMode.Ack,
+        replyBytes: 80,
+      });
+
+      ctx.log(`warm-up: ${subjects.length * 2} messages`);
+      await sendNumbered(sender, node, subjects, subjects.length * 2, ctx.budgetMs / 4);
+      await plainRun();
+
+      const before = await plainRun();
+      ctx.log(`plain: ${before.perSecond.toFixed(0)}/s; steward: ${total} messages`);
+      await host.call('fleet.reset');
+      const run = await sendNumbered(sender, node, subjects, total, ctx.budgetMs * 0.35);
+      const executed = await waitExecuted(host, total, run.wallStart, ctx.budgetMs * 0.4);
+      const stats = executed.stats;
+      const after = await plainRun();
+      const baseline = (before.perSecond + after.perSecond) / 2;
+      ctx.log(
+        `steward: ${run.perSecond.toFixed(0)}/s ACKed, ${executed.perSecond.toFixed(0)}/s executed; plain after: ${after.perSecond.toFixed(0)}/s`,
+      );
+      return {
+        rows: [
+          row({
+            scenario: 'throughput',
+            figure: 'ACKed msgs/s, 100 subjects',
+            value: run.perSecond,
+            unit: 'msg/s',
+            baseline,
+            baselineLabel: 'req/reply, 100 in flight',
+            better: Better.Higher,
+            target: '≥ 0.5× baseline',
+            met: run.perSecond >= 0.5 * baseline,
+            note: joinNotes(
+              run.complete ? '' : `only ${run.delivered} of ${total} ACKed within the time bound`,
+              noiseNote(before.perSecond, after.perSecond),
+            ),
+          }),
+          row({
+            scenario: 'throughput',
+            figure: 'executed msgs/s, 100 subjects',
+            value: executed.perSecond,
+            unit: 'msg/s',
+            baseline,
+            baselineLabel: 'req/reply, 100 in flight',
+            better: Better.Higher,
+            note: joinNotes(
+              executed.complete ? '' : `only ${executed.executed} of ${total} executed within the time bound`,
+              stats.orderViolations ? `${stats.orderViolations} ran out of order` : '',
+            ),
+          }),
+        ],
+        details: {
+          messages: total,
+          subjects: subjects.length,
+          payloadBytes: bytes,
+          steward: run,
+          executed: { ...executed, stats: undefined },
+          receivers: stats,
+          baselineBefore: before,
+          baselineAfter: after,
+        },
+      };
+    } finally {
+      await sender.stop();
+      await host.stop();
+    }
+  },
+};

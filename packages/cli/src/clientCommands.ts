@@ -1,0 +1,69 @@
+/**
+ * The client commands, which talk to the local node over its socket:
+ * `send`, `status`, `jobs` and `nodes`, as yargs command modules for main.ts.
+ */
+import type { CommandModule } from 'yargs';
+import { jobsOptionNames, jobsOptions, runJobs } from './jobsCommand.js';
+import { nodesOptionNames, nodesOptions, runNodes } from './nodesCommand.js';
+import { runSend, sendOptionNames, sendOptions } from './sendCommand.js';
+import { runStatus, statusOptionNames, statusOptions } from './statusCommand.js';
+
+/** The option names of each client command, for telling which STEWARD_* variables apply. */
+export const clientCommandOptionNames: Readonly<Record<string, readonly string[]>> = {
+  send: sendOptionNames,
+  status: statusOptionNames,
+  jobs: jobsOptionNames,
+  nodes: nodesOptionNames,
+};
+
+/** The client commands; each hands its exit code to `setCode`. */
+export function clientCommands(setCode: (code: number) => void): CommandModule[] {
+  const modules = [
+    {
+      command: 'send',
+      describe: 'send a message to one or many nodes through the local node, wait for the answers and print them',
+      builder: sendOptions,
+      handler: async (a: Parameters<typeof runSend>[0]) => setCode(await runSend(a)),
+    },
+    {
+      command: 'status <id>',
+      describe: "show a message's state, attempts, times and result, from the local node's journal",
+      builder: statusOptions,
+      handler: async (a: Parameters<typeof runStatus>[0]) => setCode(await runStatus(a)),
+    },
+    {
+      command: 'jobs',
+      describe: 'list the messages the local node sent recently, newest first',
+      builder: jobsOptions,
+      handler: async (a: Parameters<typeof runJobs>[0]) => setCode(await runJobs(a)),
+    },
+    {
+      command: 'nodes',
+      describe: 'list the nodes the central node has heard from (SayHello): alive or stale, last seen, version',
+      builder: nodesOptions,
+      handler: async (a: Parameters<typeof runNodes>[0]) => setCode(await runNodes(a)),
+    },
+  ];
+  return modules as unknown as CommandModule[];
+}
+
+/**
+ * yargs reads a lone `-` as a positional argument, not as an option's value;
+ * `--file -` (read stdin) is joined into `--file=-` before parsing. Arguments
+ * after `--` are left as they are.
+ */
+export function normalizeClientArgs(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (arg === '--file' && args[i + 1] === '-') {
+      out.push('--file=-');
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}

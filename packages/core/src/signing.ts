@@ -1,0 +1,68 @@
+/**
+ * Message signatures: ed25519 over a canonical serialisation of the whole
+ * wire message (every field except `signature`), so no field that decides
+ * what runs (method, arguments, target, directory, expiry...) can be changed
+ * without the receiver noticing.
+ */
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+
+/** The wire field that carries the signature (base64). */
+export const SIGNATURE_FIELD = 'signature';
+
+/**
+ * JSON with object keys sorted at every level and no whitespace. Sender and
+ * receiver both canonicalise the parsed JSON value, so key order and spacing
+ * on the wire do not matter, while every value does.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+}
+
+/** The bytes that are signed: the canonical JSON of `message` without its signature. */
+export function signedBytes(message: Record<string, unknown>): Buffer {
+  const copy: Record<string, unknown> = { ...message };
+  delete copy[SIGNATURE_FIELD];
+  return Buffer.from(canonicalJson(copy), 'utf8');
+}
+
+/** Signs `message` (a parsed JSON object) with an ed25519 private key; returns base64. */
+export function signMessage(message: Record<string, unknown>, privateKey: KeyObject): string {
+  return sign(null, signedBytes(message), privateKey).toString('base64');
+}
+
+/** Whether `signature` (base64) over `message` verifies against `publicKey`. Never throws. */
+export function verifyMessage(message: Record<string, unknown>, signature: unknown, publicKey: KeyObject): boolean {
+  if (typeof signature !== 'string' || signature.length === 0 || signature.length > 200) return false;
+  try {
+    return verify(null, signedBytes(message), publicKey, Buffer.from(signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** An ed25519 public key from its base64 SPKI DER text, or undefined when it is not one. */
+export function publicKeyFromText(text: unknown): KeyObject | undefined {
+  if (typeof text !== 'string' || !/^[A-Za-z0-9+/=]{40,100}$/.test(text)) return undefined;
+  try {
+    const key = createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' });
+    return key.asymmetricKeyType === 'ed25519' ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The base64 SPKI DER text of a public key (what travels in SayHello and key sets). */
+export function publicKeyToText(key: KeyObject): string {
+  return key.export({ format: 'der', type: 'spki' }).toString('base64');
+}
+
+/** An ed25519 private key from PKCS#8 PEM text. */
+export function privateKeyFromPem(pem: string): KeyObject {
+  return createPrivateKey({ key: pem, format: 'pem' });
+}

@@ -1,0 +1,187 @@
+/**
+ * `--inspectStately`: forwards the node's actors to Stately's inspector
+ * (`@statelyai/inspect`) for those who are online: the supervision tree
+ * through XState's own inspection API, and the message actors (which live
+ * outside the tree) as actor registrations and snapshots made from the
+ * node's event stream.
+ *
+ * `sky` (or no value) uses Stately Sky, which prints a link to a live
+ * session; a `ws://` or `wss://` URL sends to a WebSocket inspector, e.g.
+ * one run locally. The package is imported only when asked for, and every
+ * failure (package missing, no network) is logged, never fatal: the node
+ * works the same without it.
+ */
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { deliveryMachine, executionMachine } from '@steward/core';
+import type { Logger } from '../logger.js';
+import type { DeliveryEvent, ExecutionEvent, NodeEvents } from '../nodeEvents.js';
+
+/** Options of {@link attachStately}. */
+export interface StatelyOptions {
+  /** `sky`, or the URL of a WebSocket inspector. */
+  target: string;
+  /** The root supervisor, once created; give the returned `inspect` to `createActor` when creating it. */
+  root: () => AnyActorRef | undefined;
+  events: NodeEvents;
+  log: Logger;
+  /**
+   * Resolves when the node has stopped: forwarding stops then, and the
+   * process is made to exit shortly after (the package's clients reconnect
+   * forever and cannot all be closed). Leave it out when embedding.
+   * @defaultValue none: call the returned function to stop
+   */
+  exited?: Promise<number>;
+}
+
+/** The part of `@statelyai/inspect`'s inspector the bridge uses. */
+interface StatelyInspector {
+  inspect: { next?: (e: InspectionEvent) => void };
+  actor(ref: unknown, snapshot?: object, info?: object): void;
+  snapshot(ref: unknown, snapshot: object, info?: object): void;
+  stop(): void;
+}
+
+interface StatelyModule {
+  createSkyInspector(o: { onerror?: (e: Error) => void }): StatelyInspector;
+  createWebSocketInspector(o: { url: string }): StatelyInspector;
+}
+
+/** A stand-in actor ref for a message actor (the package reads these fields). */
+interface MessageRef {
+  sessionId: string;
+  id: string;
+  logic: { config: unknown };
+  _parent?: { sessionId: string };
+  send: () => void;
+  getSnapshot: () => undefined;
+  subscribe: () => { unsubscribe: () => void };
+}
+
+const bufferLimit = 1000;
+
+/** What {@link attachStately} returns. */
+export interface StatelyBridge {
+  /** The inspection observer to pass as `createActor(logic, { inspect })` for the root. */
+  inspect: (e: InspectionEvent) => void;
+  /** Stops forwarding. */
+  stop: () => void;
+}
+
+/** Starts forwarding; see {@link StatelyBridge}. */
+export function attachStately(o: StatelyOptions): StatelyBridge {
+  const target = o.target === '' || o.target === 'true' ? 'sky' : o.target;
+  let inspector: StatelyInspector | undefined;
+  let failed = false;
+  let stopped = false;
+  const buffer: (() => void)[] = [];
+  const run = (fn: () => void) => {
+    if (failed || stopped) return;
+    if (!inspector) {
+      if (buffer.length < bufferLimit) buffer.push(fn);
+      return;
+    }
+    try {
+      fn();
+    } catch (err) {
+      o.log.debug(`stately inspector: ${(err as Error).message}`);
+    }
+  };
+
+  // The tree: XState reports every actor of the root's system to the observer given at its creation.
+  const inspect = (e: InspectionEvent) => run(() => inspector!.inspect.next?.(e));
+
+  // Message actors: registered on their first event, then one snapshot per state.
+  const refs = new Map<string, MessageRef>();
+  const parentOf = (kind: 'delivery' | 'execution', e: DeliveryEvent | ExecutionEvent): { sessionId: string } | undefined => {
+    const supervisor = kind === 'delivery' ? 'publishers' : 'subscribers';
+    const childId = kind === 'delivery' ? e.subject : e.message.method;
+    const sup = (o.root()?.getSnapshot() as { children?: Record<string, AnyActorRef> } | undefined)?.children?.[supervisor];
+    const child = (sup?.getSnapshot() as { children?: Record<string, AnyActorRef> } | undefined)?.children?.[childId];
+    return child ? { sessionId: child.sessionId } : undefined;
+  };
+  const forward = (kind: 'delivery' | 'execution', e: DeliveryEvent | ExecutionEvent, final: boolean, context: object) => {
+    run(() => {
+      const key = `${kind}:${e.id}`;
+      let ref = refs.get(key);
+      const snapshot = { status: final ? 'done' : 'active', value: e.state, context };
+      if (!ref) {
+        const parent = parentOf(kind, e);
+        ref = {
+          sessionId: `${o.root()?.sessionId ?? 'steward'}.${key}`,
+          id: `${kind === 'delivery' ? 'message' : 'execution'}-${e.id}`,
+          logic: { config: (kind === 'delivery' ? deliveryMachine : executionMachine).config },
+          ...(parent ? { _parent: parent } : {}),
+          send: () => undefined,
+          getSnapshot: () => undefined,
+          subscribe: () => ({ unsubscribe: () => undefined }),
+        };
+        refs.set(key, ref);
+        inspector!.actor(ref, snapshot);
+      }
+      inspector!.snapshot(ref, snapshot, { event: { type: `steward.${e.state}` } });
+      if (final) refs.delete(key);
+    });
+  };
+  const onDelivery = (e: DeliveryEvent) =>
+    forward('delivery', e, e.state === 'delivered' || e.state === 'expired', {
+      subject: e.subject,
+      attempts: e.attempts,
+      ...(e.lastError ? { lastError: e.lastError } : {}),
+    });
+  const onExecution = (e: ExecutionEvent) =>
+    forward('execution', e, e.state === 'replied' || e.state === 'duplicate' || e.state === 'interrupted', {
+      subject: e.subject,
+      fromNode: e.message.fromNode,
+      ...(e.result ? { status: e.result.status } : {}),
+    });
+  o.events.on('delivery', onDelivery);
+  o.events.on('execution', onExecution);
+
+  let lastError = 0;
+  const onerror = (err: Error) => {
+    // An offline node would log this at every reconnect: once a minute is enough.
+    if (Date.now() - lastError < 60_000) return;
+    lastError = Date.now();
+    o.log.warn(`stately inspector: ${err?.message || 'connection failed'} (the node works the same without it)`);
+  };
+
+  import('@statelyai/inspect')
+    .then((m: unknown) => {
+      if (stopped) return;
+      const mod = m as StatelyModule;
+      inspector = target === 'sky' ? mod.createSkyInspector({ onerror }) : mod.createWebSocketInspector({ url: target });
+      o.log.info(`forwarding actor events to the Stately inspector (${target === 'sky' ? 'Stately Sky' : target})`);
+      for (const fn of buffer.splice(0)) run(fn);
+    })
+    .catch((err: unknown) => {
+      failed = true;
+      buffer.length = 0;
+      o.log.warn(`--inspectStately: cannot load @statelyai/inspect (${(err as Error).message}); continuing without it`);
+    });
+
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    o.events.off('delivery', onDelivery);
+    o.events.off('execution', onExecution);
+    try {
+      inspector?.stop();
+    } catch {
+      // best effort
+    }
+  };
+  void o.exited?.then(() => {
+    const started = inspector !== undefined;
+    stop();
+    // The package's clients reconnect forever and cannot all be closed; once
+    // the node has stopped they must not keep the process alive (unref: this
+    // timer alone does not either).
+    if (started) setTimeout(() => process.exit(), 1500).unref();
+  });
+  return { inspect, stop };
+}
+
+/** Whether `value` names a Stately target this bridge accepts: `sky`, or a ws:// or wss:// URL. */
+export function isStatelyTarget(value: string): boolean {
+  return value === 'sky' || /^wss?:\/\/\S+$/.test(value);
+}

@@ -1,0 +1,91 @@
+/**
+ * `schedule: [interval, total]`: the receiver runs the method every
+ * `interval` seconds, the first time at once, until `total` seconds have
+ * passed since the first run. Each run has its own `methodTimeout` and sends
+ * its own reply (its output, or the failure), in order. A run still going
+ * when the next is due delays it: runs never overlap, missed ones are skipped.
+ *
+ * The whole schedule is one execution: it is journaled once, and a node
+ * restart in the middle reports it interrupted (or, with
+ * `rerunInterrupted`, starts the schedule again).
+ */
+import type { MethodOutcome, WireMessage } from '@steward/core';
+import { streamGraceMs } from './lineStream.js';
+import type { MethodHandler } from './types.js';
+
+/** The schedule version of `inner`. */
+export function scheduled(inner: MethodHandler): MethodHandler {
+  return {
+    replyOnSuccess: false,
+    timeLimitMs: (m: WireMessage) => {
+      const total = m.schedule![1];
+      return m.methodTimeout < 0 ? -1 : (total + m.methodTimeout) * 1000 + streamGraceMs;
+    },
+    async run(ctx) {
+      const m = ctx.message;
+      const [interval, total] = m.schedule!;
+      const start = Date.now();
+      const end = start + total * 1000;
+      let runs = 0;
+      let failures = 0;
+      for (let next = start; next < end && !ctx.signal.aborted;) {
+        await sleepUntil(next, ctx.signal);
+        if (ctx.signal.aborted) break;
+        const outcome = await runOnce(inner, ctx, m);
+        runs++;
+        let text = outcome.output;
+        if (!outcome.ok) {
+          failures++;
+          text += `${text && !text.endsWith('\n') ? '\n' : ''}steward: ${m.method} scheduled run ${runs} failed: ${outcome.error ?? ''}\n`;
+        }
+        if (inner.replyOnSuccess !== false || !outcome.ok) await ctx.emit(text);
+        // The next tick on the interval grid that is still ahead.
+        const elapsed = Date.now() - start;
+        next = start + Math.max(runs, Math.ceil(elapsed / (interval * 1000))) * interval * 1000;
+      }
+      if (failures > 0) return { ok: false, output: '', error: `${failures} of ${runs} scheduled runs failed` };
+      return { ok: true, output: '' };
+    },
+  };
+}
+
+async function runOnce(inner: MethodHandler, ctx: Parameters<MethodHandler['run']>[0], m: WireMessage): Promise<MethodOutcome> {
+  const abort = new AbortController();
+  const onAbort = () => abort.abort();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  let timedOut = false;
+  const limit = inner.timeLimitMs ? -1 : m.methodTimeout;
+  const timer =
+    limit >= 0
+      ? setTimeout(() => {
+          timedOut = true;
+          abort.abort();
+        }, limit * 1000)
+      : undefined;
+  try {
+    const base = { services: ctx.services, message: m, subject: ctx.subject };
+    const progress = inner.prepare ? await inner.prepare(base) : undefined;
+    const outcome = await inner.run({ ...ctx, signal: abort.signal, progress });
+    if (timedOut) return { ...outcome, ok: false, error: `killed: ran longer than methodTimeout ${m.methodTimeout}s` };
+    return outcome;
+  } catch (err) {
+    return { ok: false, output: '', error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function sleepUntil(at: number, signal: AbortSignal): Promise<void> {
+  const ms = at - Date.now();
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

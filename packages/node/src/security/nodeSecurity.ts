@@ -1,0 +1,235 @@
+/**
+ * The security of one node: its key pair, the keys it trusts, signing what
+ * it sends, checking what it receives, and (on central) the key register and
+ * the pushes of the approved key set to every node.
+ */
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { DataShape, methodInfo, publicKeyFromText, signMessage, verifyMessage, type WireMessage } from '@steward/core';
+import { statSync } from 'node:fs';
+import type { NodeConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import { KeySetError } from './errors.js';
+import { aclPath, aclRefusal, commandMethods, readAcl } from './acl.js';
+import { approvedKeys, decideKey, KeyStatus, readRegistry, recordHelloKey, registryPath } from './keyRegistry.js';
+import { loadOrCreateNodeKeys, type NodeKeys } from './keyStore.js';
+import { KEYS_UPDATE, signKeySet, TrustStore } from './trustStore.js';
+
+/** The prefix of the SayHello data element that carries the sender's public key. */
+export const HELLO_KEY_PREFIX = 'publicKey=';
+
+/** Why a received message was refused: a short code for counting, and a sentence. */
+export interface Refusal {
+  code: 'expired' | 'unsigned' | 'untrusted' | 'badSignature' | 'acl';
+  reason: string;
+}
+
+/** @internal */
+export class NodeSecurity {
+  readonly keys: NodeKeys;
+  readonly trust: TrustStore;
+  /** Refusals by code, since start. */
+  readonly refusals = new Map<Refusal['code'], number>();
+  private readonly isCentral: boolean;
+  private sub?: Subscription;
+  private timers: NodeJS.Timeout[] = [];
+  private lastRegistryMtime = -1;
+  private lastPushedVersion = -1;
+
+  constructor(
+    private readonly c: NodeConfig,
+    private readonly log: Logger,
+  ) {
+    this.keys = loadOrCreateNodeKeys(c.nodeFolder);
+    this.isCentral = c.node === c.centralNodeName;
+    this.trust = new TrustStore(c.nodeFolder, c.centralNodeName, this.isCentral ? this.keys.publicKeyText : c.centralPublicKey);
+    if (this.isCentral) {
+      // Central trusts itself, and its own approved set is authoritative: adopt it now, before any message arrives.
+      const own = readRegistry(c.nodeFolder).nodes[c.node];
+      if (own?.publicKey !== this.keys.publicKeyText || own.status !== KeyStatus.Allowed)
+        decideKey(c.nodeFolder, c.node, KeyStatus.Allowed, this.keys.publicKeyText);
+      this.applyOwnSet();
+    }
+  }
+
+  /** The data a SayHello carries so central learns this node's key. */
+  helloData(): string {
+    return `${HELLO_KEY_PREFIX}${this.keys.publicKeyText}`;
+  }
+
+  /**
+   * The payload to publish for `m`: stamped with `expiresAt` (now + max age)
+   * and signed. Done at every send, so a message that waits long in the
+   * outbox (retries -1) still arrives valid, while a captured copy expires.
+   */
+  payload(m: WireMessage): Uint8Array {
+    const obj = JSON.parse(JSON.stringify(m)) as Record<string, unknown>;
+    delete obj.signature;
+    obj.expiresAt = Date.now() + this.c.messageMaxAge * 1000;
+    obj.signature = signMessage(obj, this.keys.privateKey);
+    return new TextEncoder().encode(JSON.stringify(obj));
+  }
+
+  /**
+   * Checks a received message (`raw` is the parsed payload, `m` its
+   * validated form). Returns why it must not run, or undefined.
+   */
+  check(raw: Record<string, unknown>, m: WireMessage): Refusal | undefined {
+    const r = this.refusalOf(raw, m);
+    if (r) this.refusals.set(r.code, (this.refusals.get(r.code) ?? 0) + 1);
+    return r;
+  }
+
+  private refusalOf(raw: Record<string, unknown>, m: WireMessage): Refusal | undefined {
+    const expiresAt = raw.expiresAt;
+    if (typeof expiresAt === 'number' && expiresAt < Date.now())
+      return { code: 'expired', reason: `expired at ${new Date(expiresAt).toISOString()} (a replay, or clocks out of sync)` };
+    const helloKey = this.isCentral && m.method === 'SayHello' ? this.helloKeyOf(m) : undefined;
+    if (helloKey) {
+      // A hello is signed with the key it carries: that proves the sender holds it; trust is the operator's call.
+      if (!verifyMessage(raw, raw.signature, helloKey.key))
+        return { code: 'badSignature', reason: `SayHello from "${m.fromNode}" is not signed by the key it carries` };
+      const status = recordHelloKey(this.c.nodeFolder, m.fromNode, helloKey.text);
+      if (status === KeyStatus.Pending) this.log.info(`key of node ${m.fromNode} waits for approval: steward keys allow ${m.fromNode}`);
+      else if (status === KeyStatus.Allowed) this.pushSoon();
+      return undefined;
+    }
+    if (this.c.enableSignatureCheck) {
+      const r = this.signatureRefusal(raw, m, expiresAt);
+      if (r) return r;
+    }
+    if (this.c.enableAclCheck) {
+      const reason = aclRefusal(this.trust.acl, {
+        to: this.c.node,
+        from: m.fromNode,
+        method: m.method,
+        data: m.data,
+        central: this.c.centralNodeName,
+        // Every method that runs its data as a command, the mature aliases included.
+        isCommand: commandMethods.has(m.method) || methodInfo(m.method)?.data === DataShape.Argv,
+      });
+      if (reason) return { code: 'acl', reason };
+    }
+    return undefined;
+  }
+
+  private signatureRefusal(raw: Record<string, unknown>, m: WireMessage, expiresAt: unknown): Refusal | undefined {
+    if (raw.signature === undefined) return { code: 'unsigned', reason: `unsigned message from "${m.fromNode}"` };
+    if (typeof expiresAt !== 'number') return { code: 'unsigned', reason: 'no expiresAt: every signed message must carry one' };
+    const key = this.trust.publicKeyOf(m.fromNode);
+    if (!key)
+      return { code: 'untrusted', reason: `sender "${m.fromNode}" has no approved key (steward keys allow ${m.fromNode} at central)` };
+    if (!verifyMessage(raw, raw.signature, key))
+      return {
+        code: 'badSignature',
+        reason: `signature does not verify against the approved key of "${m.fromNode}" (changed in transit, or forged)`,
+      };
+    return undefined;
+  }
+
+  private helloKeyOf(m: WireMessage): { text: string; key: NonNullable<ReturnType<typeof publicKeyFromText>> } | undefined {
+    const el = m.data.find((d) => typeof d === 'string' && d.startsWith(HELLO_KEY_PREFIX));
+    const text = el?.slice(HELLO_KEY_PREFIX.length);
+    const key = publicKeyFromText(text);
+    return text && key ? { text, key } : undefined;
+  }
+
+  /**
+   * Starts listening for key sets from central, and on central, pushing
+   * them: whenever the register's approved set changes (checked every
+   * second) and every `keysPushInterval` seconds.
+   */
+  start(nc: NatsConnection): void {
+    this.nc = nc;
+    this.sub = nc.subscribe(`${this.c.node}.EventNACK.${KEYS_UPDATE}`, {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          if (msg.data.length > 4 * 1024 * 1024) throw new KeySetError('key set too large');
+          if (this.trust.apply(JSON.parse(new TextDecoder().decode(msg.data))))
+            this.log.info(`adopted key set version ${this.trust.version} from ${this.c.centralNodeName}`, {
+              trusted: this.trust.trustedNodes().join(','),
+            });
+        } catch (e) {
+          this.log.warn(`refused a key set: ${(e as Error).message}`);
+        }
+      },
+    });
+    if (!this.isCentral) return;
+    this.timers.push(setInterval(() => this.pollRegistry(), 1000));
+    this.timers.push(setInterval(() => this.push(), this.c.keysPushInterval * 1000));
+    this.push();
+  }
+
+  private nc?: NatsConnection;
+  private pushTimer?: NodeJS.Timeout;
+
+  private pushSoon(): void {
+    if (this.pushTimer) return;
+    this.pushTimer = setTimeout(() => {
+      this.pushTimer = undefined;
+      this.push();
+    }, 200);
+  }
+
+  private pollRegistry(): void {
+    let mtime = 0;
+    try {
+      mtime = statSync(registryPath(this.c.nodeFolder)).mtimeMs;
+    } catch {
+      return;
+    }
+    try {
+      mtime += statSync(aclPath(this.c.nodeFolder)).mtimeMs;
+    } catch {
+      // no ACL file
+    }
+    if (mtime === this.lastRegistryMtime) return;
+    this.lastRegistryMtime = mtime;
+    if (this.setVersion() !== this.lastPushedVersion) this.push();
+  }
+
+  /** The version of the pushed set: both parts only grow, so their sum does too. */
+  private setVersion(): number {
+    return readRegistry(this.c.nodeFolder).version + readAcl(this.c.nodeFolder).version;
+  }
+
+  private applyOwnSet(): ReturnType<typeof signKeySet> {
+    const r = readRegistry(this.c.nodeFolder);
+    const set = signKeySet(
+      {
+        type: 'KeysUpdate',
+        fromNode: this.c.node,
+        version: this.setVersion(),
+        keys: approvedKeys(r),
+        acl: readAcl(this.c.nodeFolder),
+        centralPublicKey: this.keys.publicKeyText,
+        issuedAt: Date.now(),
+      },
+      this.keys.privateKey,
+    );
+    this.trust.apply(set);
+    return set;
+  }
+
+  /** Central: signs the approved set and sends it to every node in the register. */
+  private push(): void {
+    try {
+      const set = this.applyOwnSet();
+      const payload = JSON.stringify(set);
+      const nodes = Object.keys(readRegistry(this.c.nodeFolder).nodes).filter((n) => n !== this.c.node);
+      for (const n of nodes) this.nc?.publish(`${n}.EventNACK.${KEYS_UPDATE}`, payload);
+      if (set.version !== this.lastPushedVersion)
+        this.log.info(`pushed key set version ${set.version} to ${nodes.length} nodes`, { approved: Object.keys(set.keys).join(',') });
+      this.lastPushedVersion = set.version;
+    } catch (e) {
+      this.log.error(`could not push the key set: ${(e as Error).message}`);
+    }
+  }
+
+  /** Stops listening and pushing. */
+  stop(): void {
+    this.sub?.unsubscribe();
+    for (const t of this.timers) clearInterval(t);
+    if (this.pushTimer) clearTimeout(this.pushTimer);
+  }
+}
