@@ -20,6 +20,7 @@ import {
   readLines,
   startNatsServer,
   startNode,
+  tailLines,
   waitFor,
   type NatsServerHandle,
   type NodeHandle,
@@ -467,6 +468,26 @@ describe('seed methods between real nodes', () => {
       message: () => `the big CLICommandReply never ended at ship1; ship1 log:\n${ship1.log().slice(-3000)}`,
     });
     assert.equal(reply.state, 'delivered', `ship1's reply: ${reply.state}`);
+  });
+
+  it('does not expire a command that runs longer than timeout × (retries + 1): resends are answered "still running"', async () => {
+    const tag = uniqueTag('long');
+    await send({
+      toNode: 'ship1',
+      method: 'CLICommand',
+      data: ['bash', '-c', `sleep 5; echo ${tag}-done`],
+      timeout: 1,
+      retries: 1,
+      methodTimeout: 30,
+    });
+    const done = await waitFor(() => sentWith(central, tag) ?? sentWith(central, tag, 'expired'), {
+      timeoutMs: 60_000,
+      message: () => `the long command never ended at central:\n${tailLines(central.log(), 10)}`,
+    });
+    assert.equal(done.state, 'delivered', `expired: ${JSON.stringify(done)}`);
+    assert.equal(done.reply?.status, 'succeeded');
+    assert.equal(done.reply?.output, `${tag}-done\n`);
+    assert.ok(done.attempts > 2, `it was resent while running (attempts ${done.attempts})`);
   });
 
   it('runs a command exactly once across resends and a lost ACK', async () => {

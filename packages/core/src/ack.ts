@@ -9,6 +9,8 @@ import { ValidationError } from './errors.js';
 export const ResultStatus = {
   /** Stored durably; will run (Event kinds answer with this). */
   Received: 'received',
+  /** A resend reached the receiver while the method still runs: the result follows. Not final. */
+  Running: 'running',
   /** The method ran and succeeded. */
   Succeeded: 'succeeded',
   /** The method ran and failed (non-zero exit, write error, ...). */
@@ -44,7 +46,7 @@ export interface AckReply {
 
 /** Whether the status means the work is done for good, successfully or not. */
 export function isFinalStatus(s: ResultStatus): boolean {
-  return s !== ResultStatus.Received;
+  return s !== ResultStatus.Received && s !== ResultStatus.Running;
 }
 
 /** Whether the status is a failure that the error kernel should hear about. */

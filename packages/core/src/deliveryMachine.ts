@@ -47,6 +47,11 @@ export interface DeliveryContext {
   retryWaitMs: number;
   errorBackoffMs: number;
   attempts: number;
+  /**
+   * Resends answered with "still running". They prove the receiver has the
+   * message, so they do not use up `retries`: a long command is not expired.
+   */
+  answered: number;
   /** Whether the last attempt failed to publish (broker error), not to be answered. */
   publishFailed: boolean;
   reply?: AckReply;
@@ -58,7 +63,9 @@ export type DeliveryEvent =
   | { type: 'SEND' }
   | { type: 'ACK'; reply: AckReply }
   /** The broker said nobody listens on the subject (the node is offline). */
-  | { type: 'NO_RESPONDERS' };
+  | { type: 'NO_RESPONDERS' }
+  /** The receiver answered a resend: the method is still running, the result follows. */
+  | { type: 'RUNNING' };
 
 /** What a finished delivery outputs. */
 export interface DeliveryOutput {
@@ -97,7 +104,7 @@ export const deliveryMachine = setup({
   },
   guards: {
     wantsAck: ({ context }) => context.wantsAck,
-    canRetry: ({ context }) => canRetry(context.attempts, context.retries),
+    canRetry: ({ context }) => canRetry(context.attempts - context.answered, context.retries),
   },
   actions: {
     storeReply: assign({ reply: ({ event }) => (event.type === 'ACK' ? event.reply : undefined) }),
@@ -112,6 +119,7 @@ export const deliveryMachine = setup({
     retryWaitMs: input.retryWaitMs,
     errorBackoffMs: input.errorBackoffMs,
     attempts: input.attempts ?? 0,
+    answered: 0,
     publishFailed: false,
   }),
   initial: 'queued',
@@ -161,6 +169,12 @@ export const deliveryMachine = setup({
         // Nobody listens: still wait out the ACK timeout, so an offline node
         // is retried at the same pace as a slow one.
         NO_RESPONDERS: { actions: assign({ lastError: 'no responders' }) },
+        // The receiver has it and is running it: wait a full ACK timeout again, then ask again.
+        RUNNING: {
+          target: 'awaitingAck',
+          reenter: true,
+          actions: assign({ answered: ({ context }) => context.answered + 1, lastError: 'still running on the receiver' }),
+        },
       },
     },
     retryWait: {

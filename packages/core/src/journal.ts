@@ -370,6 +370,8 @@ export class Journal {
     return this.write((db) => {
       const outbox = db.prepare(`DELETE FROM outbox WHERE state IN ${finalOutbox} AND finished_at < ?`).run(beforeMs).changes;
       const inbox = db.prepare(`DELETE FROM inbox WHERE state NOT IN ${openInboxStates} AND finished_at < ?`).run(beforeMs).changes;
+      // Nodes not heard of within the retention are decommissioned: forget them too.
+      db.prepare(`DELETE FROM nodes WHERE last_seen < ?`).run(beforeMs);
       return { outbox, inbox };
     }) as Promise<{ outbox: number; inbox: number }>;
   }

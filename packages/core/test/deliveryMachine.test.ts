@@ -102,6 +102,16 @@ describe('delivery machine', () => {
     assert.equal(snap.value, 'delivered');
   });
 
+  it('does not expire while the receiver answers resends with "still running"', async () => {
+    const { actor, attempts } = run({ retries: 1 }, (a, send) => {
+      if (a >= 2 && a < 6) setImmediate(() => actor.send({ type: 'RUNNING' }));
+      if (a === 6) send({ type: 'ACK' });
+    });
+    const snap = await waitFor(actor, (s) => s.status === 'done', { timeout: 10000 });
+    assert.equal(snap.value, 'delivered');
+    assert.equal(attempts.length, 6, 'six sends, though retries is 1: four were answered');
+  });
+
   it('canRetry follows the retries field', () => {
     assert.equal(canRetry(1, 0), false);
     assert.equal(canRetry(1, 1), true);

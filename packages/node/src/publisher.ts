@@ -153,7 +153,7 @@ export class Publisher {
     });
     this.active.set(id, actor);
     s.metrics.inflight.inc();
-    this.opts.acks.register(id, (e) => actor.send(e));
+    this.opts.acks.register(id, (e) => actor.send(e.type === 'ACK' && e.reply.status === 'running' ? { type: 'RUNNING' } : e));
     let lastState: string | undefined;
     actor.subscribe({
       next: (snap) => {

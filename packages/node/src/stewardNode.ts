@@ -137,7 +137,10 @@ export class StewardNode {
     const live = new LiveModel(s.events, c.inspect ? {} : { timelines: 0 });
     bindMetricSources(metrics, { services: s, live, root: () => this.root });
     setSubjectResolver(log, (id) => live.subjectOf(id) ?? journal.getOutbox(id)?.subject ?? journal.getInbox(id)?.subject);
+    // A central node that is not the error logger has nobody to send its reports to but itself.
+    const forwardErrors = !(c.node === c.centralNodeName && !c.centralErrorLogger);
     errors.setForwarder((text) => {
+      if (!forwardErrors) return;
       s.submit([
         {
           spec: {

@@ -196,6 +196,9 @@ export class Subscriber {
       // A resend while the first copy is still queued or running: answer it when that finishes.
       if (msg.reply) known.replyTo = msg.reply;
       if (kind === 'EventACK' && msg.reply) this.respond(msg.reply, this.receivedAck(m.id, true));
+      // Tell a waiting sender the command is still running, so a long command is not expired.
+      if (kind === 'CommandACK' && msg.reply)
+        this.respond(msg.reply, { id: m.id, node: this.s.config.node, status: ResultStatus.Running, duplicate: true });
       this.s.metrics.duplicates.inc({ method: m.method });
       this.s.log.info('resend of a message still queued or running: not run again, answered when it finishes', {
         id: m.id,
@@ -360,7 +363,9 @@ export class Subscriber {
         localOnly: m.method === 'ErrorLog' || m.method === 'REQErrorLog',
       });
     } else {
-      s.log.info(`${m.method} ${result.status}`, { id: m.id, subject, from: m.fromNode });
+      // Hellos arrive from every node every few seconds: not worth an info line each.
+      const level = m.method === 'SayHello' || m.method === 'REQHello' ? 'debug' : 'info';
+      s.log.log(level, `${m.method} ${result.status}`, { id: m.id, subject, from: m.fromNode });
     }
   }
 
