@@ -4,8 +4,8 @@
  * (`central`, with `--inspect` and a token) sends a message to `ship1`,
  * which is not running yet; the page shows the node's tree, the message's
  * delivery actor retrying, then, once ship1 starts, `delivered`, with its
- * state machine drawn and its timeline. The screenshot goes to
- * `docs/inspector.png`, where the manual shows it.
+ * state machine drawn and its timeline. With STEWARD_UPDATE_SCREENSHOTS=1 the
+ * screenshots go to `docs/inspector*.png`, where the manual shows them.
  *
  * Chromium is installed with apt-get when it is missing and this runs as
  * root; where that is impossible the test is skipped with a loud message.
@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -73,6 +74,10 @@ function skipLoudly(t: { skip: (msg: string) => void }, why: string): void {
   console.error(`\n${line}\n!! inspector browser test SKIPPED: ${why}\n${line}\n`);
   t.skip(why);
 }
+
+// The committed screenshots in docs/ are refreshed only on request, so test runs leave the tree clean.
+const shotDir =
+  process.env.STEWARD_UPDATE_SCREENSHOTS === '1' ? join(repoRoot, 'docs') : join(tmpdir(), `steward-inspector-shots-${process.pid}`);
 
 describe('inspector page in a real browser', () => {
   let nats: NatsServerHandle;
@@ -181,8 +186,55 @@ describe('inspector page in a real browser', () => {
       assert.equal(Number(await page.locator('#stats .stat', { hasText: 'expired' }).locator('b').textContent()), 1);
       assert.deepEqual(pageErrors, [], 'no errors in the page');
 
-      await mkdir(join(repoRoot, 'docs'), { recursive: true });
-      await page.screenshot({ path: join(repoRoot, 'docs', 'inspector.png'), fullPage: true });
+      await mkdir(shotDir, { recursive: true });
+      await page.screenshot({ path: join(shotDir, 'inspector.png'), fullPage: true });
+
+      // A supervisor: its machine, its children and the messages below it, counted.
+      await page.locator('.row[data-path="root/publishers"]').click();
+      await page
+        .locator(
+          '#detail[data-selected="root/publishers"] svg.machine[data-machine="supervisor"] g.state.current[data-state="supervising"]',
+        )
+        .waitFor();
+      assert.match((await page.locator('#detail dl.kv').textContent()) ?? '', /1 expired/);
+      await page.screenshot({ path: join(shotDir, 'inspector-supervisor.png') });
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('shows a process that keeps failing: its restarts, their reasons and the errors', { timeout: 120_000 }, async (t) => {
+    const missing = ensureChromium();
+    if (missing) return skipLoudly(t, missing);
+    const pw = await loadPlaywright();
+    if (typeof pw === 'string') return skipLoudly(t, pw);
+    // A directory where inmsg.txt should be: the watcher fails at each start and is restarted with backoff.
+    const folder = join(root, 'badnode');
+    await mkdir(join(folder, 'inmsg.txt'), { recursive: true });
+    const port = await freePort();
+    await startNode({
+      name: 'badnode',
+      folder,
+      brokerHostPort: nats.hostPort,
+      args: ['--inspect', `127.0.0.1:${port}`, '--restartIntensity', '100'],
+    });
+    const browser = await pw.chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, timeout: 60_000 });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+      page.setDefaultTimeout(60_000);
+      await page.goto(`http://127.0.0.1:${port}/`);
+      const row = page.locator('.row[data-path="root/inputs/inmsgFile"]');
+      await row.waitFor();
+      await waitFor(async () => Number(/↻ (\d+)/.exec((await row.textContent()) ?? '')?.[1] ?? 0) >= 4, {
+        timeoutMs: 60_000,
+        message: 'the inmsgFile process did not show 4 restarts',
+      });
+      await row.click();
+      await page.locator('#detail[data-selected="root/inputs/inmsgFile"] tr', { hasText: 'is not a regular file' }).first().waitFor();
+      await page.locator('#supervision tr', { hasText: 'inputs/inmsgFile' }).first().waitFor();
+      await page.locator('#failures tr', { hasText: 'actorCrashed' }).first().waitFor();
+      assert.ok(Number(await page.locator('#stats .stat', { hasText: 'restarts' }).locator('b').textContent()) >= 4);
+      await page.screenshot({ path: join(shotDir, 'inspector-restarts.png') });
     } finally {
       await browser.close();
     }

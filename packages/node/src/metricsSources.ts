@@ -145,13 +145,16 @@ export function bindMetricSources(metrics: Metrics, src: MetricSources): () => v
   };
   disposers.push(() => (journal.onCommit = previousOnCommit));
 
-  // Counting by state reads the tables; a read-only connection of its own never blocks the writer (WAL).
-  let reader: Database.Database | undefined;
-  const read = <T>(sql: string): T[] => {
-    reader ??= new Database(journal.path, { readonly: true, fileMustExist: true });
-    return reader.prepare(sql).all() as T[];
+  // Counting by state reads the tables through a read-only connection of its own, opened for the
+  // scrape only: it never blocks the writer (WAL), and never outlives the journal.
+  const readAll = <T>(queries: string[]): T[][] => {
+    const reader = new Database(journal.path, { readonly: true, fileMustExist: true });
+    try {
+      return queries.map((q) => reader.prepare(q).all() as T[]);
+    } finally {
+      reader.close();
+    }
   };
-  disposers.push(() => reader?.close());
 
   new client.Gauge({
     name: 'steward_db_messages_current',
@@ -180,11 +183,12 @@ export function bindMetricSources(metrics: Metrics, src: MetricSources): () => v
         for (const v of sums.values()) this.set({ direction, state: v.state, method: v.method }, v.n);
       };
       // Both queries use the partial indexes on unfinished rows, so they stay cheap on a large journal.
-      count(
-        'out',
-        read(`SELECT subject, state, COUNT(*) AS n FROM outbox WHERE state NOT IN ('delivered','expired') GROUP BY subject, state`),
-      );
-      count('in', read(`SELECT subject, state, COUNT(*) AS n FROM inbox WHERE state IN ('received','running') GROUP BY subject, state`));
+      const [out, inb] = readAll<{ subject: string; state: string; n: number }>([
+        `SELECT subject, state, COUNT(*) AS n FROM outbox WHERE state NOT IN ('delivered','expired') GROUP BY subject, state`,
+        `SELECT subject, state, COUNT(*) AS n FROM inbox WHERE state IN ('received','running') GROUP BY subject, state`,
+      ]);
+      count('out', out ?? []);
+      count('in', inb ?? []);
     },
   });
   new client.Gauge({

@@ -33,6 +33,8 @@ describe('machineGraph', () => {
     assert.deepEqual(edge(g, 'retryWait', 'sending'), ['after retryDelay']);
     assert.deepEqual(edge(g, 'retryWait', 'expired'), ['always [else]']);
     assert.deepEqual(g.states.find((s) => s.key === 'retryWait')?.substates, ['deciding', 'waiting']);
+    // Re-entering awaitingAck (its timer restarted) is an arrow back to itself.
+    assert.deepEqual(edge(g, 'awaitingAck', 'awaitingAck'), ['RUNNING']);
     assert.deepEqual(g.states.find((s) => s.key === 'awaitingAck')?.internal, ['NO_RESPONDERS']);
     assert.deepEqual(g.states.find((s) => s.key === 'sending')?.invokes, ['publish']);
   });

@@ -147,20 +147,30 @@ function errorText(err: unknown): string {
   }
 }
 
-/** A bounded list that drops its oldest items. */
+/** A bounded list that drops its oldest items (a circular buffer: pushing is O(1)). */
 class Ring<T> {
-  private items: T[] = [];
+  private readonly items: T[] = [];
+  /** Where the next item goes once the buffer is full (also the oldest item). */
+  private next = 0;
   constructor(private readonly limit: number) {}
   push(item: T): void {
-    this.items.push(item);
-    if (this.items.length > this.limit) this.items.splice(0, this.items.length - this.limit);
+    if (this.items.length < this.limit) this.items.push(item);
+    else {
+      this.items[this.next] = item;
+      this.next = (this.next + 1) % this.limit;
+    }
+  }
+  /** Oldest first. */
+  private ordered(): T[] {
+    return this.items.length < this.limit ? this.items : [...this.items.slice(this.next), ...this.items.slice(0, this.next)];
   }
   /** Newest first. */
   latest(count = this.limit): T[] {
-    return this.items.slice(-count).reverse();
+    return this.ordered().slice(-count).reverse();
   }
+  /** Oldest first. */
   filter(pred: (item: T) => boolean): T[] {
-    return this.items.filter(pred);
+    return this.ordered().filter(pred);
   }
 }
 

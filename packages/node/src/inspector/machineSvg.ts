@@ -187,7 +187,7 @@ function route(edges: GraphEdge[], boxes: Map<string, Box>, all: Box[]): Routed[
     if (b.rank === a.rank + 1) {
       downs.set(e.from, [...(downs.get(e.from) ?? []), e]);
       ups.set(e.to, [...(ups.get(e.to) ?? []), e]);
-    } else if (b.rank !== a.rank || a === b) {
+    } else if (b.rank !== a.rank) {
       // Arrows back up go around the right; arrows that skip rows around the side their ends are nearer.
       const right = b.rank <= a.rank || (a.x + a.w / 2 + b.x + b.w / 2) / 2 > center + 1;
       side.push({ edge: e, right, top: Math.min(a.y, b.y), bottom: Math.max(a.y + a.h, b.y + b.h) });
@@ -254,6 +254,18 @@ function route(edges: GraphEdge[], boxes: Map<string, Box>, all: Box[]): Routed[
       ];
       const [lx, ly] = bezier(p, 0.5);
       routed.push({ edge: e, d: cubic(p), lines, lx, ly: ly - 6 - (lines.length - 1) * lineH, anchor: 'middle' });
+    } else if (a === b) {
+      // A transition back into the same state (re-entered, timers restarted): a small loop on its right side.
+      const x = a.x + a.w;
+      const y1 = a.y + a.h * 0.28;
+      const y2 = a.y + a.h * 0.72;
+      const p: [Point, Point, Point, Point] = [
+        [x, y1],
+        [x + 30, y1 - 14],
+        [x + 30, y2 + 14],
+        [x, y2],
+      ];
+      routed.push({ edge: e, d: cubic(p), lines, lx: x + 27, ly: a.y + a.h / 2 + 4 - ((lines.length - 1) * lineH) / 2, anchor: 'start' });
     } else {
       const right = side.find((s) => s.edge === e)!.right;
       const k = lane.get(e)!;

@@ -38,12 +38,98 @@ interface StatelyInspector {
   inspect: { next?: (e: InspectionEvent) => void };
   actor(ref: unknown, snapshot?: object, info?: object): void;
   snapshot(ref: unknown, snapshot: object, info?: object): void;
+  start(): void;
   stop(): void;
 }
 
 interface StatelyModule {
   createSkyInspector(o: { onerror?: (e: Error) => void }): StatelyInspector;
-  createWebSocketInspector(o: { url: string }): StatelyInspector;
+  createInspector(adapter: StatelyAdapter): StatelyInspector;
+}
+
+/** Where `@statelyai/inspect` sends its events (its `Adapter`). */
+interface StatelyAdapter {
+  start(): void;
+  stop(): void;
+  send(event: unknown): void;
+}
+
+/** The part of a `ws` WebSocket the adapter uses. */
+interface WsSocket {
+  on(event: 'open' | 'close', fn: () => void): void;
+  on(event: 'error', fn: (err: Error) => void): void;
+  send(text: string): void;
+  terminate(): void;
+}
+type WsConstructor = new (url: string) => WsSocket;
+
+/** JSON that survives cycles and what JSON cannot hold (functions, bigints, maps). */
+function safeStringify(value: unknown): string {
+  const seen = new WeakSet<object>();
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (typeof v === 'bigint') return v.toString();
+    if (typeof v === 'function') return undefined;
+    if (v instanceof Map) return Object.fromEntries(v as Map<unknown, unknown>) as Record<string, unknown>;
+    if (typeof v === 'object' && v !== null) {
+      if (seen.has(v)) return '[circular]';
+      seen.add(v);
+    }
+    return v;
+  });
+}
+
+/**
+ * Sends to a WebSocket inspector (`ws://`), reconnecting every 5 s while it
+ * is away and keeping the last events meanwhile. Unlike the package's own
+ * WebSocket adapter it can be stopped for good, and its timers never keep
+ * the process alive.
+ */
+class WebSocketAdapter implements StatelyAdapter {
+  private ws?: WsSocket;
+  private open = false;
+  private stopped = false;
+  private timer?: NodeJS.Timeout;
+  private readonly queue: string[] = [];
+
+  constructor(
+    private readonly url: string,
+    private readonly WebSocket: WsConstructor,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  start(): void {
+    if (this.stopped || this.ws) return;
+    const ws = new this.WebSocket(this.url);
+    this.ws = ws;
+    ws.on('open', () => {
+      this.open = true;
+      for (const text of this.queue.splice(0)) ws.send(text);
+    });
+    ws.on('error', (err) => this.onError(err));
+    ws.on('close', () => {
+      this.open = false;
+      this.ws = undefined;
+      if (this.stopped) return;
+      this.timer = setTimeout(() => this.start(), 5000);
+      this.timer.unref();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.ws?.terminate();
+    this.ws = undefined;
+  }
+
+  send(event: unknown): void {
+    const text = safeStringify(event);
+    if (this.open && this.ws) this.ws.send(text);
+    else {
+      this.queue.push(text);
+      if (this.queue.length > bufferLimit) this.queue.shift();
+    }
+  }
 }
 
 /** A stand-in actor ref for a message actor (the package reads these fields). */
@@ -145,11 +231,16 @@ export function attachStately(o: StatelyOptions): StatelyBridge {
     o.log.warn(`stately inspector: ${err?.message || 'connection failed'} (the node works the same without it)`);
   };
 
-  import('@statelyai/inspect')
-    .then((m: unknown) => {
+  const wsModule = 'ws';
+  Promise.all([import('@statelyai/inspect'), target === 'sky' ? undefined : (import(wsModule) as Promise<{ WebSocket: WsConstructor }>)])
+    .then(([m, ws]) => {
       if (stopped) return;
-      const mod = m as StatelyModule;
-      inspector = target === 'sky' ? mod.createSkyInspector({ onerror }) : mod.createWebSocketInspector({ url: target });
+      const mod = m as unknown as StatelyModule;
+      if (target === 'sky') inspector = mod.createSkyInspector({ onerror });
+      else {
+        inspector = mod.createInspector(new WebSocketAdapter(target, ws!.WebSocket, onerror));
+        inspector.start();
+      }
       o.log.info(`forwarding actor events to the Stately inspector (${target === 'sky' ? 'Stately Sky' : target})`);
       for (const fn of buffer.splice(0)) run(fn);
     })
@@ -173,10 +264,10 @@ export function attachStately(o: StatelyOptions): StatelyBridge {
   void o.exited?.then(() => {
     const started = inspector !== undefined;
     stop();
-    // The package's clients reconnect forever and cannot all be closed; once
-    // the node has stopped they must not keep the process alive (unref: this
-    // timer alone does not either).
-    if (started) setTimeout(() => process.exit(), 1500).unref();
+    // Stately Sky's client reconnects forever and cannot be closed; once the
+    // node has stopped it must not keep the process alive (unref: this timer
+    // alone does not either).
+    if (started && target === 'sky') setTimeout(() => process.exit(), 1500).unref();
   });
   return { inspect, stop };
 }
