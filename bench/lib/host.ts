@@ -75,7 +75,8 @@ const commands: Record<string, (args: never) => Promise<unknown>> = {
   },
   'fleet.stats': () => {
     const t = fleet?.tracker;
-    const stats = {
+    const totals = fleet?.journalTotals() ?? journalBase;
+    const stats: FleetStats = {
       delivered: t?.delivered ?? 0,
       expired: t?.expired ?? 0,
       repliedTotal: t?.repliedTotal ?? 0,
@@ -88,9 +89,9 @@ const commands: Record<string, (args: never) => Promise<unknown>> = {
       firstRepliedAt: t?.firstRepliedAt ?? 0,
       lastRepliedAt: t?.lastRepliedAt ?? 0,
       rss: process.memoryUsage().rss,
-      journalCommits: (fleet?.journalTotals().journalCommits ?? 0) - journalBase.journalCommits,
-      journalCommitMs: (fleet?.journalTotals().journalCommitMs ?? 0) - journalBase.journalCommitMs,
-    } as FleetStats;
+      journalCommits: totals.journalCommits - journalBase.journalCommits,
+      journalCommitMs: totals.journalCommitMs - journalBase.journalCommitMs,
+    };
     return Promise.resolve(stats);
   },
   'fleet.submit': async (a: SubmitArgs) => {

@@ -32,10 +32,10 @@ export class HostGroup {
     return { startMs: performance.now() - t0 };
   }
 
-  /** Starts plain responders in each host, one connection per node of its share, on `subjectOf(node)`. */
-  async startResponders(url: string, subjectOf: (node: string) => string, mode: ResponderMode, replyBytes: number): Promise<void> {
+  /** Starts plain responders in each host, one connection per node of its share, on `subjectsOf(node)`. */
+  async startResponders(url: string, subjectsOf: (node: string) => string[], mode: ResponderMode, replyBytes: number): Promise<void> {
     await Promise.all(
-      this.hosts.map((h, i) => h.call('responders.start', { url, groups: this.shares[i]!.map((n) => [subjectOf(n)]), mode, replyBytes })),
+      this.hosts.map((h, i) => h.call('responders.start', { url, groups: this.shares[i]!.map(subjectsOf), mode, replyBytes })),
     );
   }
 

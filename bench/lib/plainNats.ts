@@ -20,7 +20,7 @@ export type ResponderMode = (typeof ResponderMode)[keyof typeof ResponderMode];
 
 /** Runs `true` the plain way; resolves when it exited and its output is read. */
 export function spawnTrue(): Promise<void> {
-  return new Promise((resolve, reject) => execFile('true', (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) => execFile('true', (err) => (err ? reject(new Error('true failed', { cause: err })) : resolve())));
 }
 
 /** A payload of `bytes` bytes. */

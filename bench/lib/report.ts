@@ -66,8 +66,9 @@ export function writeJson(file: string, value: unknown): void {
 }
 
 /** A figure in a few significant digits. */
-export function fmt(v: number | undefined, unit = ''): string {
-  if (v === undefined || Number.isNaN(v)) return '–';
+export function fmt(v: number | null | undefined, unit = ''): string {
+  // NaN (no figure) is written as null in JSON.
+  if (v === undefined || v === null || Number.isNaN(v)) return '–';
   const abs = Math.abs(v);
   const text = abs >= 100 ? Math.round(v).toLocaleString('en-US') : abs >= 10 ? v.toFixed(1) : v.toFixed(2);
   return unit ? `${text} ${unit}` : text;
@@ -75,7 +76,7 @@ export function fmt(v: number | undefined, unit = ''): string {
 
 /** The ratio column: `0.42×`, with ↑/↓ saying which way is better. */
 function ratioText(r: ResultRow): string {
-  if (r.ratio === undefined) return '–';
+  if (r.ratio === undefined || r.ratio === null) return '–';
   return `${r.ratio >= 10 ? r.ratio.toFixed(0) : r.ratio.toFixed(2)}× ${r.better === Better.Higher ? '↑' : '↓'}`;
 }
 

@@ -48,8 +48,8 @@ export const fanout: Scenario = {
           ctx.log(
             `${n} nodes started in ${(fleetStart.startMs / 1000).toFixed(1)} s on ${group.hosts.length} host process(es), RSS ${mb(fleetRss)} MB`,
           );
-          await group.startResponders(ctx.nats.url, (x) => `plain.${x}.spawn`, ResponderMode.Spawn, 120);
-          await group.startResponders(ctx.nats.url, (x) => `plain.${x}.echo`, ResponderMode.Echo, 120);
+          await group.startResponders(ctx.nats.url, (x) => [`plain.${x}.spawn`], ResponderMode.Spawn, 120);
+          await group.startResponders(ctx.nats.url, (x) => [`plain.${x}.echo`], ResponderMode.Echo, 120);
           const cmd = (to: string) => ({
             toNode: to,
             method: 'CLICommand',

@@ -1,7 +1,7 @@
 /**
  * startup: `steward start` (the built CLI, a fresh node folder) from spawn to
  * its `node <name> ready` line, and its resident memory once idle; then a
- * second start on the same folder (journal already there).
+ * second start on the same folder (journal already there), timed only.
  *
  * Baseline: a plain node process that connects with nats.js, subscribes to
  * the same number of subjects a node listens on, and prints `ready`.
@@ -24,14 +24,14 @@ export const startup: Scenario = {
   summary: 'node start-up time (spawn → ready) and idle RSS of one `steward start` process',
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const reps = ctx.quick ? 1 : 3;
-    const idleMs = ctx.quick ? 1500 : 5000;
+    const idleMs = ctx.quick ? 1500 : 3000;
     const cold: StartSample[] = [];
     const warm: StartSample[] = [];
     const plain: StartSample[] = [];
-    const measure = async (p: TimedProcess, re: RegExp): Promise<StartSample> => {
+    const measure = async (p: TimedProcess, re: RegExp, idle = true): Promise<StartSample> => {
       try {
         const readyMs = await p.waitLine(re, 30_000);
-        await sleep(idleMs);
+        if (idle) await sleep(idleMs);
         return { readyMs, rssIdle: p.memory().rss };
       } finally {
         await p.stop();
@@ -42,7 +42,9 @@ export const startup: Scenario = {
       const folder = join(ctx.dir, name);
       mkdirSync(folder, { recursive: true });
       cold.push(await measure(TimedProcess.node(stewardStartArgs(name, folder, ctx.nats.hostPort)), new RegExp(`node ${name} ready`)));
-      warm.push(await measure(TimedProcess.node(stewardStartArgs(name, folder, ctx.nats.hostPort)), new RegExp(`node ${name} ready`)));
+      warm.push(
+        await measure(TimedProcess.node(stewardStartArgs(name, folder, ctx.nats.hostPort)), new RegExp(`node ${name} ready`), false),
+      );
       const subjects = Array.from({ length: nodeSubjects }, (_, k) => `plain-su-${i}.EventACK.m${k}`);
       plain.push(await measure(TimedProcess.node([plainClient, 'idle', ctx.nats.url, ...subjects]), /^ready$/));
       ctx.log(

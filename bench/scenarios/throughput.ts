@@ -1,17 +1,21 @@
 /**
  * throughput: ACKed TextLogging (and ECHOReply, the same handler) messages/s
- * across 100 subjects, journaled on both ends: 50 receiving nodes (a fleet in
- * a host process) × 2 methods, one sender node in the bench process. Ordered
- * subjects are stop-and-wait today, so 100 messages are in flight at most.
+ * across 100 subjects, journaled on both ends: 50 receiving nodes × 2
+ * methods, one sender node in the bench process. The receivers are a fleet
+ * simulator in one host process (BENCH_RECEIVERS_PER_HOST=10 spreads them
+ * over five). Ordered subjects are stop-and-wait today, so 100 messages are
+ * in flight at most. An EventACK is ACKed once its receipt is durable;
+ * the executions (file appends) are timed too, until the last one.
  *
  * Baseline: plain request/reply on the same 100 subjects, 100 in flight
- * (one stop-and-wait worker per subject), responders on 50 connections in a
- * host process, the same payload size; measured before and after steward.
+ * (one stop-and-wait worker per subject), responders on 50 connections in
+ * the same host process(es), the same payload size; measured before and after
+ * steward.
  */
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { Fleet, numberedText } from '../lib/fleet.js';
-import { HostClient } from '../lib/hostClient.js';
+import { HostGroup } from '../lib/hostGroup.js';
 import { payloadOf, requestLoop, ResponderMode } from '../lib/plainNats.js';
 import { Better, row, type BenchContext, type Scenario, type ScenarioResult } from '../lib/scenario.js';
 import { joinNotes, noiseNote, sendNumbered, waitExecuted, wireSize } from './common.js';
@@ -26,10 +30,10 @@ export const throughput: Scenario = {
     const total = ctx.quick ? 3000 : 20_000;
     const names = Array.from({ length: receivers }, (_, i) => `tp-r${i}`);
     const subjects = names.flatMap((n) => methods.map((m) => `${n}.EventACK.${m}`));
-    const host = await HostClient.start('throughput receivers');
+    const host = await HostGroup.start('throughput receivers', names, Number(process.env.BENCH_RECEIVERS_PER_HOST ?? receivers));
     const sender = await Fleet.start({ names: ['tp-sender'], brokerHostPort: ctx.nats.hostPort, root: join(ctx.dir, 'sender') });
     try {
-      await host.call('fleet.start', { names, brokerHostPort: ctx.nats.hostPort, root: join(ctx.dir, 'fleet') });
+      await host.startFleet(ctx.nats.hostPort, join(ctx.dir, 'fleet'), 60_000);
       const node = sender.node('tp-sender');
       const bytes = wireSize(node, { toNode: names[0]!, method: 'TextLogging', data: [numberedText(0)] });
       const plainRun = async () => {
@@ -46,12 +50,7 @@ export const throughput: Scenario = {
           await nc.close();
         }
       };
-      await host.call('responders.start', {
-        url: ctx.nats.url,
-        groups: names.map((n) => methods.map((m) => `plain.${n}.EventACK.${m}`)),
-        mode: ResponderMode.Ack,
-        replyBytes: 80,
-      });
+      await host.startResponders(ctx.nats.url, (n) => methods.map((m) => `plain.${n}.EventACK.${m}`), ResponderMode.Ack, 80);
 
       ctx.log(`warm-up: ${subjects.length * 2} messages`);
       await sendNumbered(sender, node, subjects, subjects.length * 2, ctx.budgetMs / 4);
@@ -59,7 +58,7 @@ export const throughput: Scenario = {
 
       const before = await plainRun();
       ctx.log(`plain: ${before.perSecond.toFixed(0)}/s; steward: ${total} messages`);
-      await host.call('fleet.reset');
+      await host.all('fleet.reset');
       const run = await sendNumbered(sender, node, subjects, total, ctx.budgetMs * 0.35);
       const executed = await waitExecuted(host, total, run.wallStart, ctx.budgetMs * 0.4);
       const stats = executed.stats;
