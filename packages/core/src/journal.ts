@@ -145,6 +145,7 @@ export class Journal {
   private queue: PendingWrite[] = [];
   private flushScheduled = false;
   private closed = false;
+  private readonly statementCache = new Map<string, Database.Statement>();
   private readonly stmts;
   /** Number of committed write batches (for metrics). */
   commits = 0;
@@ -255,7 +256,7 @@ export class Journal {
         sets.push('finished_at = @finishedAt');
         params.finishedAt = patch.finishedAt;
       }
-      db.prepare(`UPDATE outbox SET ${sets.join(', ')} WHERE id = @id`).run(params);
+      this.prepared(`UPDATE outbox SET ${sets.join(', ')} WHERE id = @id`).run(params);
     }) as Promise<void>;
   }
 
@@ -328,7 +329,7 @@ export class Journal {
         sets.push('finished_at = @finishedAt');
         params.finishedAt = patch.finishedAt;
       }
-      if (sets.length) db.prepare(`UPDATE inbox SET ${sets.join(', ')} WHERE id = @id`).run(params);
+      if (sets.length) this.prepared(`UPDATE inbox SET ${sets.join(', ')} WHERE id = @id`).run(params);
       if (followUp) {
         const key = followUp.sourceKey;
         const prior = key === undefined ? undefined : this.stmts.outboxBySource.get(key);
@@ -436,6 +437,16 @@ export class Journal {
     });
     const sql = `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
     return (this.db.prepare(sql).all(params) as OutboxRow[]).map(toOutboxRecord);
+  }
+
+  /** A prepared statement for `sql`, made once: the update statements vary only by which fields change. */
+  private prepared(sql: string): Database.Statement {
+    let stmt = this.statementCache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statementCache.set(sql, stmt);
+    }
+    return stmt;
   }
 
   /** Resolves when every write queued so far is durable. */

@@ -317,7 +317,8 @@ export class Subscriber {
       actor.subscribe({
         next: (snap) => {
           const state = typeof snap.value === 'string' ? snap.value : Object.keys(snap.value)[0]!;
-          if (state !== last) {
+          // 'replied' is emitted by finish(), with the result.
+          if (state !== last && state !== 'replied') {
             last = state;
             s.events.emit('execution', { id: m.id, subject, message: m, state, time: Date.now() });
           }
