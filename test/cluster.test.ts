@@ -17,21 +17,9 @@ import {
   type NatsServerHandle,
   type NodeHandle,
 } from './helpers/index.js';
+import { sequenceProblems } from './chaos/chaosRound.js';
 
 after(cleanupHarness);
-
-/** Numbers lost, repeated or out of order in `lines`, compared with from..to. */
-function sequenceProblems(lines: string[], from: number, to: number) {
-  const seen = lines.map(Number);
-  const expected = new Set(Array.from({ length: to - from + 1 }, (_, i) => from + i));
-  const counts = new Map<number, number>();
-  for (const n of seen) counts.set(n, (counts.get(n) ?? 0) + 1);
-  return {
-    lost: [...expected].filter((n) => !counts.has(n)),
-    duplicated: [...counts].filter(([, c]) => c > 1).map(([n]) => n),
-    outOfOrder: seen.filter((n, i) => i > 0 && n < seen[i - 1]!),
-  };
-}
 
 function numbered(toNode: string, from: number, to: number): string {
   const msgs = [];

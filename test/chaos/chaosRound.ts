@@ -11,7 +11,18 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { makeTempDir, readFileOr, readLines, startNatsServer, startNode, tailLines, waitFor, type NodeHandle } from '../helpers/index.js';
+import {
+  makeTempDir,
+  range,
+  readFileOr,
+  readLines,
+  sequenceReport,
+  startNatsServer,
+  startNode,
+  tailLines,
+  waitFor,
+  type NodeHandle,
+} from '../helpers/index.js';
 
 /** A small, fast, seedable PRNG (mulberry32). */
 export function prng(seed: number): () => number {
@@ -50,16 +61,8 @@ export interface ChaosReport {
 
 /** Lost, duplicated and out-of-order numbers in `lines`, against from..to. */
 export function sequenceProblems(lines: string[], from: number, to: number) {
-  const seen = lines.map(Number);
-  const counts = new Map<number, number>();
-  for (const n of seen) counts.set(n, (counts.get(n) ?? 0) + 1);
-  const lost: number[] = [];
-  for (let n = from; n <= to; n++) if (!counts.has(n)) lost.push(n);
-  return {
-    lost,
-    duplicated: [...counts].filter(([, c]) => c > 1).map(([n]) => n),
-    outOfOrder: seen.filter((n, i) => i > 0 && n < seen[i - 1]!),
-  };
+  const { lost, duplicated, outOfOrder } = sequenceReport(lines, range(from, to));
+  return { lost, duplicated, outOfOrder };
 }
 
 function processesWith(marker: string): number {

@@ -15,3 +15,5 @@ export { keepTestDirs, makeTempDir, removeTempDirs } from './tempDir.js';
 export type { TempDirCleanup } from './tempDir.js';
 export { readFileOr, readLines, tailLines, waitFor } from './waitFor.js';
 export type { Falsy, WaitForOptions } from './waitFor.js';
+export { assertSequence, range, sequenceReport } from './sequence.js';
+export type { SequenceReport } from './sequence.js';

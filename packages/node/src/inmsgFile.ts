@@ -14,6 +14,7 @@ import { appendFile, mkdir, open, readdir, readFile, rename, stat, unlink } from
 import { basename, join } from 'node:path';
 import { parseInmsg, parseMessageSpec, ValidationError } from '@steward/core';
 import { FailureKind } from './errorKernel.js';
+import { CoalescingRunner } from './coalescingRunner.js';
 import type { NodeServices, SpecSubmission } from './services.js';
 
 /** The input file's name, in the node folder. */
@@ -28,15 +29,15 @@ const settleMs = 50;
 export class InmsgWatcher {
   private watcher?: FSWatcher;
   private poll?: NodeJS.Timeout;
-  private busy = false;
-  private again = false;
   private stopped = false;
+  private readonly runner: CoalescingRunner;
   private readonly file: string;
 
   constructor(
     private readonly s: NodeServices,
     private readonly fail: (err: unknown) => void,
   ) {
+    this.runner = new CoalescingRunner(() => this.takeFile(), fail);
     this.file = join(s.config.nodeFolder, inmsgFileName);
   }
 
@@ -62,26 +63,13 @@ export class InmsgWatcher {
   /** Stops watching. */
   stop(): void {
     this.stopped = true;
+    this.runner.stop();
     this.watcher?.close();
     clearInterval(this.poll);
   }
 
   private check(): void {
-    if (this.stopped) return;
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    this.takeFile()
-      .catch((err: unknown) => this.fail(err))
-      .finally(() => {
-        this.busy = false;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          this.check();
-        }
-      });
+    this.runner.trigger();
   }
 
   private async takeFile(): Promise<void> {

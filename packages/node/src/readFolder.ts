@@ -25,6 +25,7 @@ import { parseAllDocuments } from 'yaml';
 import { parseInmsg, parseMessageSpec, ValidationError } from '@steward/core';
 import { FailureKind } from './errorKernel.js';
 import { isWithin } from './methods/writePath.js';
+import { CoalescingRunner } from './coalescingRunner.js';
 import type { NodeServices, SpecSubmission } from './services.js';
 
 /** The folder, inside the read folder, where rejected files and entries are kept. */
@@ -47,9 +48,8 @@ interface FileEntry {
 export class ReadFolderWatcher {
   private watcher?: FSWatcher;
   private poll?: NodeJS.Timeout;
-  private busy = false;
-  private again = false;
   private stopped = false;
+  private readonly runner: CoalescingRunner;
   private readonly folder: string;
   private realFolder = '';
   private realNodeFolder = '';
@@ -58,6 +58,7 @@ export class ReadFolderWatcher {
     private readonly s: NodeServices,
     private readonly fail: (err: unknown) => void,
   ) {
+    this.runner = new CoalescingRunner(() => this.scan(), fail);
     this.folder = s.config.readFolder;
   }
 
@@ -78,26 +79,13 @@ export class ReadFolderWatcher {
   /** Stops watching. */
   stop(): void {
     this.stopped = true;
+    this.runner.stop();
     this.watcher?.close();
     clearInterval(this.poll);
   }
 
   private check(): void {
-    if (this.stopped) return;
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    this.scan()
-      .catch((err: unknown) => this.fail(err))
-      .finally(() => {
-        this.busy = false;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          this.check();
-        }
-      });
+    this.runner.trigger();
   }
 
   private async scan(): Promise<void> {
