@@ -3,6 +3,9 @@
 // crash, no hang, every valid message delivered, every invalid one reported by field.
 // STEWARD_FUZZ_CASES sets the number of cases per input (the chaos run uses 10000).
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { readdir, writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -107,6 +110,61 @@ describe(`fuzz (seed ${seed}, ${cases} cases per input)`, () => {
         assert.equal(central.running, true);
       },
     );
+
+    it('socket requests: every malformed line is answered with an error, the node keeps serving', { timeout: 300_000 }, async () => {
+      const m = new Mutator(seed + 3);
+      const sock = createConnection(join(central.folder, 'steward.sock'));
+      await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+      let buffered = '';
+      const responses: Record<string, unknown>[] = [];
+      sock.on('data', (b: Buffer) => {
+        buffered += b.toString('utf8');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          responses.push(JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>);
+          buffered = buffered.slice(nl + 1);
+        }
+      });
+      const ops = ['send', 'status', 'jobs', 'nodes', 'ping', 'nope', 7, null];
+      let sent = 0;
+      for (let i = 0; i < cases; i++) {
+        const r = m.int(3);
+        // Mutated requests: wrong ops, wrong fields and types, garbage text, invalid messages (never wait: true).
+        const line =
+          r === 0
+            ? m.payload().replace(/\n/g, ' ')
+            : JSON.stringify({
+                op: m.pick(ops),
+                reqId: i,
+                ...(m.int(2) ? { id: m.pick(['', 'x', '../..', 5]) } : {}),
+                ...(m.int(2) ? { messages: [m.value()], wait: false } : {}),
+                ...(m.int(3) === 0 ? { extra: 1 } : {}),
+              });
+        sock.write(line + '\n');
+        sent++;
+      }
+      sock.write(JSON.stringify({ op: 'ping', reqId: 'final' }) + '\n');
+      await waitFor(() => responses.some((r) => r.reqId === 'final' && r.type === 'pong'), {
+        timeoutMs: 240_000,
+        message: () => `no pong after ${sent} fuzz lines (${responses.length} responses)`,
+      });
+      assert.ok(responses.filter((r) => r.type === 'error').length > sent / 4, 'most mutated lines are refused with an error');
+      sock.end();
+      assert.equal(central.running, true);
+    });
+
+    it('readfolder files: every file is taken, invalid ones set aside, the node keeps serving', { timeout: 300_000 }, async () => {
+      const m = new Mutator(seed + 4);
+      const folder = join(central.folder, 'readfolder');
+      const n = Math.min(cases, 2000);
+      for (let i = 0; i < n; i++) await writeFile(join(folder, `fuzz-${i}.json`), m.text());
+      await waitFor(async () => (await readdir(folder)).filter((f) => f.startsWith('fuzz-')).length === 0, {
+        timeoutMs: 240_000,
+        message: () => `${readdirSync(folder).filter((f) => f.startsWith('fuzz-')).length} of ${n} files still waiting`,
+      });
+      assert.ok((await readdir(join(folder, 'rejected'))).length > 0, 'invalid files are kept in readfolder/rejected');
+      assert.equal(central.running, true);
+    });
 
     it('raw NATS payloads: every request is answered, the node keeps serving', { timeout: 300_000 }, async () => {
       const m = new Mutator(seed + 2);
