@@ -13,8 +13,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 
-import Database from 'better-sqlite3';
-
 import {
   cleanupHarness,
   makeTempDir,
@@ -25,6 +23,7 @@ import {
   waitFor,
   type NatsServerHandle,
   type NodeHandle,
+  queryJournal,
 } from './helpers/index.js';
 
 after(cleanupHarness);
@@ -126,14 +125,7 @@ interface Received {
 }
 
 /** Runs a query on a node's journal, opened read-only beside the running node. */
-function query<T>(node: NodeHandle, sql: string): T[] {
-  const db = new Database(join(node.folder, 'state', 'journal.db'), { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare(sql).all() as T[];
-  } finally {
-    db.close();
-  }
-}
+const query = queryJournal;
 
 /** The node's outbox, oldest first. */
 function outbox(node: NodeHandle): Sent[] {

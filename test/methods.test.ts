@@ -11,8 +11,6 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import Database from 'better-sqlite3';
-
 import {
   cleanupHarness,
   makeTempDir,
@@ -24,6 +22,7 @@ import {
   waitFor,
   type NatsServerHandle,
   type NodeHandle,
+  queryJournal,
 } from './helpers/index.js';
 
 after(cleanupHarness);
@@ -72,14 +71,7 @@ interface Received {
 }
 
 /** Runs a query on a node's journal, opened read-only beside the running node. */
-function query<T>(node: NodeHandle, sql: string): T[] {
-  const db = new Database(join(node.folder, 'state', 'journal.db'), { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare(sql).all() as T[];
-  } finally {
-    db.close();
-  }
-}
+const query = queryJournal;
 
 function outbox(node: NodeHandle): Sent[] {
   type Row = {

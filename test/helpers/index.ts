@@ -17,3 +17,4 @@ export { readFileOr, readLines, tailLines, waitFor } from './waitFor.js';
 export type { Falsy, WaitForOptions } from './waitFor.js';
 export { assertSequence, range, sequenceReport } from './sequence.js';
 export type { SequenceReport } from './sequence.js';
+export { queryJournal } from './journal.js';
