@@ -229,7 +229,7 @@ export class Journal {
 
   /** Records a change of an outbox message's delivery state. */
   updateOutbox(id: string, patch: OutboxPatch): Promise<void> {
-    return this.write((db) => {
+    return this.write(() => {
       const sets: string[] = ['updated_at = @now'];
       const params: Record<string, unknown> = { id, now: Date.now() };
       if (patch.state !== undefined) {
@@ -306,7 +306,7 @@ export class Journal {
    * the result and lose the reply, or the other way round.
    */
   updateInbox(id: string, patch: InboxPatch, followUp?: OutboxSubmission): Promise<void> {
-    return this.write((db) => {
+    return this.write(() => {
       const sets: string[] = [];
       const params: Record<string, unknown> = { id };
       if (patch.state !== undefined) {
