@@ -23,7 +23,8 @@ import {
   waitFor,
   type NatsServerHandle,
   type NodeHandle,
-  queryJournal,
+  inboxRows,
+  outboxRows,
 } from './helpers/index.js';
 
 after(cleanupHarness);
@@ -124,38 +125,14 @@ interface Received {
   message: JournalMessage;
 }
 
-/** Runs a query on a node's journal, opened read-only beside the running node. */
-const query = queryJournal;
-
 /** The node's outbox, oldest first. */
 function outbox(node: NodeHandle): Sent[] {
-  type Row = {
-    id: string;
-    subject: string;
-    state: string;
-    attempts: number;
-    message: string;
-    reply: string | null;
-    last_error: string | null;
-  };
-  return query<Row>(node, 'SELECT id, subject, state, attempts, message, reply, last_error FROM outbox ORDER BY seq').map((r) => ({
-    id: r.id,
-    subject: r.subject,
-    state: r.state,
-    attempts: r.attempts,
-    message: JSON.parse(r.message) as JournalMessage,
-    reply: r.reply === null ? undefined : (JSON.parse(r.reply) as JournalReply),
-    lastError: r.last_error,
-  }));
+  return outboxRows<JournalMessage, JournalReply>(node);
 }
 
 /** The node's inbox, oldest first. */
 function inbox(node: NodeHandle): Received[] {
-  type Row = { id: string; subject: string; state: string; message: string };
-  return query<Row>(node, 'SELECT id, subject, state, message FROM inbox ORDER BY seq').map((r) => ({
-    ...r,
-    message: JSON.parse(r.message) as JournalMessage,
-  }));
+  return inboxRows<JournalMessage, JournalReply>(node);
 }
 
 /** Messages `node` sent whose data contains `text`, without the ErrorLog reports that quote them. */

@@ -22,6 +22,8 @@ import {
   waitFor,
   type NatsServerHandle,
   type NodeHandle,
+  inboxRows,
+  outboxRows,
   queryJournal,
 } from './helpers/index.js';
 
@@ -74,47 +76,11 @@ interface Received {
 const query = queryJournal;
 
 function outbox(node: NodeHandle): Sent[] {
-  type Row = {
-    id: string;
-    subject: string;
-    state: string;
-    attempts: number;
-    message: string;
-    reply: string | null;
-    finished_at: number | null;
-  };
-  return query<Row>(node, 'SELECT id, subject, state, attempts, message, reply, finished_at FROM outbox ORDER BY seq').map((r) => ({
-    id: r.id,
-    subject: r.subject,
-    state: r.state,
-    attempts: r.attempts,
-    message: JSON.parse(r.message) as JournalMessage,
-    reply: r.reply === null ? undefined : (JSON.parse(r.reply) as JournalReply),
-    finishedAt: r.finished_at,
-  }));
+  return outboxRows<JournalMessage, JournalReply>(node);
 }
 
 function inbox(node: NodeHandle): Received[] {
-  type Row = {
-    id: string;
-    subject: string;
-    state: string;
-    message: string;
-    result: string | null;
-    received_at: number;
-    started_at: number | null;
-    finished_at: number | null;
-  };
-  return query<Row>(node, 'SELECT * FROM inbox ORDER BY seq').map((r) => ({
-    id: r.id,
-    subject: r.subject,
-    state: r.state,
-    message: JSON.parse(r.message) as JournalMessage,
-    result: r.result === null ? undefined : (JSON.parse(r.result) as JournalReply),
-    receivedAt: r.received_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-  }));
+  return inboxRows<JournalMessage, JournalReply>(node);
 }
 
 /**

@@ -17,4 +17,5 @@ export { readFileOr, readLines, tailLines, waitFor } from './waitFor.js';
 export type { Falsy, WaitForOptions } from './waitFor.js';
 export { assertSequence, range, sequenceReport } from './sequence.js';
 export type { SequenceReport } from './sequence.js';
-export { queryJournal } from './journal.js';
+export { inboxRows, outboxRows, queryJournal } from './journal.js';
+export type { InboxRow, OutboxRow } from './journal.js';
