@@ -3,6 +3,7 @@
  */
 import yargs from 'yargs';
 import { stewardVersion } from '@steward/node';
+import { UsageError } from './errors.js';
 import { normalizeGoFlags } from './argv.js';
 import { clientCommandOptionNames, clientCommands, normalizeClientArgs } from './clientCommands.js';
 import { runDemo } from './demoCommand.js';
@@ -63,14 +64,6 @@ export async function main(argv: string[]): Promise<number> {
       })
       .help()
       .parseAsync();
-  }
-}
-
-/** Wrong command-line usage: exit code 2. */
-class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
   }
 }
 
