@@ -84,10 +84,19 @@ describe('crash', () => {
 
   after(cleanupHarness);
 
-  /** Streams `expected` to ship1, SIGKILLs `victim` once `killAt` lines arrived, restarts it, and checks the file. */
+  /**
+   * Streams `expected` to ship1: the first `killAt * 2` messages, then once
+   * `killAt` lines arrived SIGKILLs `victim`, hands central the rest while
+   * the victim is down (pipelined delivery gets a first batch across before
+   * any kill, so the second batch is what is surely in flight), restarts it,
+   * and checks the file.
+   */
   async function streamThroughCrash(victim: NodeHandle, expected: number[], killAt: number): Promise<number> {
+    const subject = 'ship1.EventACK.TextLogging';
     const base = countLines(received);
-    await central.inmsg(JSON.stringify(expected.map((n) => numbered('ship1', n))) + '\n');
+    const firstBatch = expected.slice(0, killAt * 2);
+    const secondBatch = expected.slice(killAt * 2);
+    await central.inmsg(JSON.stringify(firstBatch.map((n) => numbered('ship1', n))) + '\n');
     await waitFor(() => countLines(received) - base >= killAt, {
       timeoutMs: 45_000,
       intervalMs: 10,
@@ -96,9 +105,24 @@ describe('crash', () => {
     });
     await victim.kill9();
     const killedAt = countLines(received) - base;
+    const sentBefore = journalRows(central, 'outbox', subject).length;
+    await central.inmsg(JSON.stringify(secondBatch.map((n) => numbered('ship1', n))) + '\n');
+    if (victim === ship1) {
+      // Central tries the second batch while ship1 is down, so it has to resend.
+      await waitFor(
+        () =>
+          journalRows(central, 'outbox', subject)
+            .slice(sentBefore)
+            .some((r) => (r.attempts ?? 0) >= 1),
+        {
+          timeoutMs: 30_000,
+          message: () => `central did not try the second batch while ship1 was down; central log:\n${tailLines(central.log(), 10)}`,
+        },
+      );
+    }
     await victim.restart();
 
-    const allDelivered = (): boolean => journalRows(central, 'outbox', 'ship1.EventACK.TextLogging').every((r) => r.state === 'delivered');
+    const allDelivered = (): boolean => journalRows(central, 'outbox', subject).every((r) => r.state === 'delivered');
     await waitFor(() => countLines(received) - base >= expected.length && allDelivered(), {
       timeoutMs: 60_000,
       message: () =>
@@ -112,14 +136,14 @@ describe('crash', () => {
 
   it('loses and repeats nothing when the receiver is SIGKILLed mid-stream', { timeout: 90_000 }, async () => {
     const logOffset = central.log().length;
-    await streamThroughCrash(ship1, range(1, 200), 60);
+    await streamThroughCrash(ship1, range(1, 200), 30);
     // The sender had to wait out the dead receiver.
     assert.match(logSince(central, logOffset), /resending \(attempt \d+\).*subject=ship1\.EventACK\.TextLogging/);
   });
 
   it('loses and repeats nothing when the sender is SIGKILLed mid-stream', { timeout: 90_000 }, async (t) => {
     const logOffset = ship1.log().length;
-    const killedAt = await streamThroughCrash(central, range(1001, 1200), 60);
+    const killedAt = await streamThroughCrash(central, range(1001, 1200), 30);
     const duplicateIds = [...logSince(ship1, logOffset).matchAll(/duplicate answered from the journal, not run again id=(\S+)/g)].map(
       (m) => m[1]!,
     );

@@ -180,10 +180,39 @@ describe('delivery', () => {
     assert.ok(line.includes(`subject=${subject}`), line);
   });
 
+  it('uses up the retries of one message at a time for a node that is down, as stop-and-wait did', { timeout: 60_000 }, async () => {
+    // Pipelined delivery sends a window at once; with nobody listening the window closes to the oldest message.
+    const subject = 'ghost2.EventACK.TextLogging';
+    await central.inmsg(JSON.stringify([1, 2, 3].map((n) => numbered('ghost2', n, { timeout: 2, retries: 1 }))) + '\n');
+    const rows = await waitFor(
+      () => {
+        const r = outbox(central, subject);
+        return r.length === 3 && r[0]!.state === 'expired' ? r : undefined;
+      },
+      { timeoutMs: 30_000, message: () => `the first message to ghost2 did not expire: ${JSON.stringify(outbox(central, subject))}` },
+    );
+    // The second is the probe now (its first send, not counted before, may be under way); the third was never counted.
+    assert.equal(rows[2]!.state, 'queued', `third message: ${JSON.stringify(rows[2])}`);
+    assert.equal(rows[2]!.attempts, 0, 'the third message has used none of its tries');
+    const done = await waitFor(
+      () => {
+        const r = outbox(central, subject);
+        return r.every((x) => x.state === 'expired') ? r : undefined;
+      },
+      { timeoutMs: 45_000, message: () => `not all messages to ghost2 expired: ${JSON.stringify(outbox(central, subject))}` },
+    );
+    assert.deepEqual(
+      done.map((r) => r.attempts),
+      [2, 2, 2],
+      'each expired after its own first try plus one retry',
+    );
+  });
+
   it('delivers every message once and in order across a broker SIGKILL and restart', { timeout: 90_000 }, async () => {
     const base = countLines(received);
-    const expected = range(5001, 5100);
-    await central.inmsg(JSON.stringify(expected.map((n) => numbered('ship1', n, { timeout: 1, retries: -1 }))) + '\n');
+    const expected = range(5001, 5200);
+    // The first half is on its way when the broker dies; the second is handed to central while it is down.
+    await central.inmsg(JSON.stringify(expected.slice(0, 100).map((n) => numbered('ship1', n, { timeout: 1, retries: -1 }))) + '\n');
 
     await waitFor(() => countLines(received) - base >= 30, {
       timeoutMs: 45_000,
@@ -200,16 +229,18 @@ describe('delivery', () => {
       timeoutMs: 15_000,
       message: () => `the nodes did not notice the broker was gone:\n${tailLines(central.log(), 10)}\n${tailLines(ship1.log(), 10)}`,
     });
+    await central.inmsg(JSON.stringify(expected.slice(100).map((n) => numbered('ship1', n, { timeout: 1, retries: -1 }))) + '\n');
     await nats.restart();
 
     const allDelivered = (): boolean => outbox(central, 'ship1.EventACK.TextLogging').every((r) => r.state === 'delivered');
-    await waitFor(() => countLines(received) - base >= 100 && allDelivered(), {
+    const reconnected = (): boolean => [central, ship1].every((node) => /reconnected to broker/.test(node.log()));
+    await waitFor(() => countLines(received) - base >= 200 && allDelivered() && reconnected(), {
       timeoutMs: 60_000,
       message: () =>
-        `ship1 has ${countLines(received) - base} of 100 lines (${killedAt} at the kill); ` +
+        `ship1 has ${countLines(received) - base} of 200 lines (${killedAt} at the kill); ` +
         `central log:\n${tailLines(central.log(), 15)}\nship1 log:\n${tailLines(ship1.log(), 10)}`,
     });
-    assert.ok(killedAt < 100, `the broker was killed mid-stream (${killedAt} lines had arrived)`);
+    assert.ok(killedAt < 200, `the broker was killed mid-stream (${killedAt} lines had arrived)`);
     for (const node of [central, ship1]) {
       assert.match(node.log(), /reconnected to broker/, `${node.name} logged its reconnection`);
     }

@@ -98,4 +98,52 @@ describe('raw NATS payloads on a node subject', () => {
     await waitFor(() => readFileOr(file) === 'still here\n', { message: () => `${file}: ${JSON.stringify(readFileOr(file))}` });
     assert.equal(central.running, true);
   });
+
+  it('holds a message that arrives before the one it follows, then runs both in order', async () => {
+    const base = { fromNode: 'piper', toNode: 'central', method: 'TextLogging', commandOrEvent: 'EventACK', timeout: 5, retries: 0 };
+    const msg = (id: string, line: string, follows?: string): string =>
+      JSON.stringify({ ...base, id, createdAt: Date.now(), methodTimeout: 5, data: [line], ...(follows ? { follows } : {}) });
+    const file = join(central.folder, 'data', 'piper', 'central.EventACK.TextLogging.log');
+    const acked: string[] = [];
+    const inbox = `_INBOX.piper.${Date.now()}`;
+    const sub = nc.subscribe(`${inbox}.>`, { callback: (_e, m) => acked.push(m.json<{ id: string }>().id) });
+    // "second" overtakes "first" (as after a lost first copy): it must wait, unACKed.
+    nc.publish('central.EventACK.TextLogging', msg('second', '2\n', 'first'), { reply: `${inbox}.second` });
+    // "third" follows "second", which is itself held: it waits too.
+    nc.publish('central.EventACK.TextLogging', msg('third', '3\n', 'second'), { reply: `${inbox}.third` });
+    await nc.flush();
+    await waitFor(() => central.log().includes('arrived before first, which it follows: held'), {
+      message: () => `central did not hold "second":\n${central.log().slice(-2000)}`,
+    });
+    assert.deepEqual(acked, [], 'nothing ACKed while its predecessor is missing');
+    assert.equal(readFileOr(file), '', 'nothing run while its predecessor is missing');
+    nc.publish('central.EventACK.TextLogging', msg('first', '1\n'), { reply: `${inbox}.first` });
+    await waitFor(() => readFileOr(file) === '1\n2\n3\n' && acked.length === 3, {
+      message: () => `${file}: ${JSON.stringify(readFileOr(file))}; ACKed ${JSON.stringify(acked)}`,
+    });
+    assert.deepEqual(acked, ['first', 'second', 'third']);
+    // A message whose predecessor central already has is taken at once.
+    nc.publish('central.EventACK.TextLogging', msg('fourth', '4\n', 'first'), { reply: `${inbox}.fourth` });
+    await waitFor(() => readFileOr(file) === '1\n2\n3\n4\n', { message: () => `${file}: ${JSON.stringify(readFileOr(file))}` });
+    sub.unsubscribe();
+  });
+
+  it('refuses a malformed "follows" naming the field', async () => {
+    const body = {
+      id: 'f-1',
+      fromNode: 'x',
+      createdAt: Date.now(),
+      toNode: 'central',
+      method: 'TextLogging',
+      commandOrEvent: 'EventACK',
+      data: ['x'],
+      timeout: 1,
+      retries: 0,
+      methodTimeout: 1,
+      follows: '../x',
+    };
+    const ack = await ask('central.EventACK.TextLogging', JSON.stringify(body));
+    assert.equal(ack.status, 'rejected');
+    assert.match(String(ack.error), /field "follows"/);
+  });
 });

@@ -110,6 +110,11 @@ export function startOptions<T>(y: Argv<T>) {
       describe: 'days finished messages stay in the journal',
     })
     .option('noseqConcurrency', { type: 'number', default: d.noseqConcurrency, describe: 'concurrent executions of a NOSEQ method' })
+    .option('orderedWindow', {
+      type: 'number',
+      default: d.orderedWindow,
+      describe: 'messages in flight at once on an ordered subject (1 = stop-and-wait)',
+    })
     .option('embeddedBroker', {
       type: 'boolean',
       default: d.embeddedBroker,
@@ -276,6 +281,8 @@ export function toNodeConfig(a: StartArgs): NodeConfig {
   if (a.errorMessageTimeout === 0) problems.push('--errorMessageTimeout must be > 0');
   if (!Number.isInteger(a.noseqConcurrency) || a.noseqConcurrency < 1)
     problems.push(`--noseqConcurrency must be a whole number ≥ 1; got ${a.noseqConcurrency}`);
+  if (!Number.isInteger(a.orderedWindow) || a.orderedWindow < 1)
+    problems.push(`--orderedWindow must be a whole number ≥ 1; got ${a.orderedWindow}`);
   if (a.promHostAndPort && a.promHostAndPort !== 'off' && !/^[^:]*:\d+$/.test(a.promHostAndPort))
     problems.push(`--promHostAndPort must be host:port (or "off"), got "${a.promHostAndPort}"`);
   const inspect = toInspectAddress(a.inspect);
@@ -337,6 +344,7 @@ export function toNodeConfig(a: StartArgs): NodeConfig {
     journalSync: a.journalSync,
     journalRetentionDays: a.journalRetentionDays,
     noseqConcurrency: a.noseqConcurrency,
+    orderedWindow: a.orderedWindow,
     logLevel: a.logLevel,
     embeddedBroker: a.embeddedBroker,
     readFolder:

@@ -111,6 +111,12 @@ export interface WireMessage extends MessageSpec {
   previousOutput?: string;
   /** The node a reply goes to, when not `fromNode` (a copy's final report goes to whoever asked for the copy). */
   replyToNode?: string;
+  /**
+   * Pipelined ordered delivery: the id of the message of the same sender and
+   * subject that the receiver must have before it takes this one (set by the
+   * sender at each send; absent when nothing earlier is still unconfirmed).
+   */
+  follows?: string;
 }
 
 /** The field names a message may carry; others are reported and ignored. */
@@ -350,6 +356,8 @@ export function parseWireMessage(raw: unknown): WireMessage {
   if (obj.expiresAt !== undefined && (typeof obj.expiresAt !== 'number' || !Number.isFinite(obj.expiresAt)))
     problems.push({ field: 'expiresAt', reason: 'must be a number (milliseconds since the epoch)' });
   if (obj.signature !== undefined && typeof obj.signature !== 'string') problems.push({ field: 'signature', reason: 'must be a string' });
+  if (obj.follows !== undefined && (typeof obj.follows !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(obj.follows)))
+    problems.push({ field: 'follows', reason: 'must be a message id (1 to 128 letters, digits, "_" or "-")' });
   const replyToProblem = obj.replyToNode === undefined ? undefined : nodeNameProblem(obj.replyToNode);
   if (replyToProblem) problems.push({ field: 'replyToNode', reason: replyToProblem });
   if (spec?.toNodes !== undefined) problems.push({ field: 'toNodes', reason: 'must not travel on the wire (a sending node fans it out)' });
@@ -366,6 +374,7 @@ export function parseWireMessage(raw: unknown): WireMessage {
   if (typeof obj.previousMessageId === 'string') wire.previousMessageId = obj.previousMessageId;
   if (typeof obj.previousOutput === 'string') wire.previousOutput = obj.previousOutput;
   if (typeof obj.replyToNode === 'string') wire.replyToNode = obj.replyToNode;
+  if (typeof obj.follows === 'string') wire.follows = obj.follows;
   return wire;
 }
 

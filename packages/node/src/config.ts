@@ -66,6 +66,11 @@ export interface NodeConfig {
   journalRetentionDays: number;
   /** Concurrent executions of a NOSEQ method, and deliveries on a NOSEQ subject. @defaultValue 64 */
   noseqConcurrency: number;
+  /**
+   * Messages in flight at once on an ordered subject (pipelined delivery;
+   * the receiver still runs them one at a time, in order). 1 = stop-and-wait. @defaultValue 64
+   */
+  orderedWindow: number;
   /** Log level: error, warn, info, debug. @defaultValue 'info' */
   logLevel: string;
   /** Start a local nats-server when no broker is given and none listens on 127.0.0.1:4222. @defaultValue true */
@@ -162,6 +167,7 @@ export function defaultConfig(node: string, nodeFolder = process.cwd()): NodeCon
     journalSync: 'full',
     journalRetentionDays: 7,
     noseqConcurrency: 64,
+    orderedWindow: 64,
     logLevel: 'info',
     embeddedBroker: true,
     readFolder: join(folder, 'readfolder'),

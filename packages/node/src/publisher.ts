@@ -2,8 +2,17 @@
  * A publisher process: sends the messages of one subject, oldest first. It
  * reads its work from the journal (so a restarted publisher, or a restarted
  * node, resumes exactly where the journal says) and runs one delivery actor
- * per message in flight: one at a time on ordered subjects, up to
+ * per message in flight: up to `orderedWindow` on ordered subjects, up to
  * `noseqConcurrency` on NOSEQ subjects. It asks to be stopped when idle.
+ *
+ * Ordered subjects are pipelined: every send names the nearest earlier
+ * message still unconfirmed (`follows`), and the receiver takes a message
+ * only once it has that one, so a message lost on the way holds back the
+ * ones behind it instead of letting them overtake. When the receiver stops
+ * answering (no ACK in time, or nobody listening), the window closes to the
+ * oldest message alone and the others are withdrawn (their sends not
+ * counted), so an unreachable node uses up the retries of one message at a
+ * time, as with stop-and-wait; the first ACK opens the window again.
  */
 import { mkdir, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -40,7 +49,14 @@ export interface PublisherOptions {
 
 type DeliveryActor = ActorRefFrom<typeof deliveryMachine>;
 
-const window = 256;
+/** A delivery in flight: its record as loaded and its actor. */
+interface Active {
+  rec: OutboxRecord;
+  actor: DeliveryActor;
+}
+
+/** How many open messages are read from the journal at a time. */
+const loadWindow = 256;
 
 /** @internal */
 export class Publisher {
@@ -49,7 +65,13 @@ export class Publisher {
   private readonly wantsAck: boolean;
   private queue: OutboxRecord[] = [];
   private lastLoadedSeq = 0;
-  private readonly active = new Map<string, DeliveryActor>();
+  /** Deliveries in flight, in send order. */
+  private readonly active = new Map<string, Active>();
+  private readonly windowSize: number;
+  /** The receiver stopped answering: only the oldest message is in flight until an ACK comes. */
+  private probing = false;
+  /** Appends of command output to `<subject>.log`, one after another so they keep the message order. */
+  private outputWrites: Promise<void> = Promise.resolve();
   private idleTimer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -58,6 +80,8 @@ export class Publisher {
     const parsed = parseSubject(opts.subject);
     this.ordered = methodInfo(parsed?.method ?? '')?.ordered ?? true;
     this.wantsAck = parsed ? kindWantsAck(parsed.kind) : true;
+    // Without ACKs nothing can be resent in order, so NACK ordered subjects stay stop-and-wait.
+    this.windowSize = !this.ordered ? this.s.config.noseqConcurrency : this.wantsAck ? this.s.config.orderedWindow : 1;
   }
 
   /** Loads the subject's unfinished messages and starts sending. */
@@ -76,7 +100,7 @@ export class Publisher {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.idleTimer);
-    for (const [id, actor] of this.active) {
+    for (const [id, { actor }] of this.active) {
       this.opts.acks.unregister(id);
       actor.stop();
     }
@@ -84,8 +108,8 @@ export class Publisher {
   }
 
   private refill(): void {
-    if (this.queue.length > window / 2) return;
-    const more = this.s.journal.openOutbox(this.opts.subject, this.lastLoadedSeq, window);
+    if (this.queue.length > loadWindow / 2) return;
+    const more = this.s.journal.openOutbox(this.opts.subject, this.lastLoadedSeq, loadWindow);
     for (const rec of more) {
       if (this.active.has(rec.id)) continue;
       this.queue.push(rec);
@@ -95,7 +119,7 @@ export class Publisher {
   }
 
   private pump(): void {
-    const limit = this.ordered ? 1 : this.s.config.noseqConcurrency;
+    const limit = this.probing ? 1 : this.windowSize;
     while (!this.stopped && this.active.size < limit) {
       if (this.queue.length === 0) this.refill();
       const rec = this.queue.shift();
@@ -122,7 +146,6 @@ export class Publisher {
     const m = rec.message;
     const { id } = rec;
     const s = this.s;
-    const payload = new TextEncoder().encode(JSON.stringify(m));
     const logic = deliveryMachine.provide({
       actors: {
         publish: fromPromise<void, PublishInput>(async ({ input }) => {
@@ -131,8 +154,11 @@ export class Publisher {
             s.metrics.retries.inc({ method: m.method });
             s.log.info(`resending (attempt ${input.attempt})`, { id, subject: rec.subject });
           }
+          // Named at every try: the earlier message it follows may have been confirmed or given up since.
+          const follows = this.ordered && this.windowSize > 1 ? this.predecessorOf(rec.seq) : undefined;
+          const sent = follows ? { ...m, follows } : m;
           // Signed and stamped at every try (see NodeSecurity.payload).
-          const body = this.opts.security ? this.opts.security.payload(m) : payload;
+          const body = this.opts.security ? this.opts.security.payload(sent) : new TextEncoder().encode(JSON.stringify(sent));
           nc.publish(rec.subject, body, this.wantsAck ? { reply: this.opts.acks.replySubject(id) } : undefined);
           // NACK kinds count as delivered once the broker has them.
           if (!this.wantsAck) await nc.flush();
@@ -151,15 +177,21 @@ export class Publisher {
         attempts: rec.attempts,
       },
     });
-    this.active.set(id, actor);
+    this.active.set(id, { rec, actor });
     s.metrics.inflight.inc();
-    this.opts.acks.register(id, (e) => actor.send(e.type === 'ACK' && e.reply.status === 'running' ? { type: 'RUNNING' } : e));
+    this.opts.acks.register(id, (e) => {
+      if (e.type === 'NO_RESPONDERS') this.closeWindow();
+      actor.send(e.type === 'ACK' && e.reply.status === 'running' ? { type: 'RUNNING' } : e);
+    });
     let lastState: string | undefined;
     actor.subscribe({
       next: (snap) => {
         const state = topState(snap.value);
         if (state === lastState || snap.status !== 'active') return;
         lastState = state;
+        if (state === 'retryWait') this.closeWindow();
+        // Withdrawn by closeWindow(): not an attempt, and nothing to record.
+        if (!this.active.has(id)) return;
         s.events.emit('delivery', {
           id,
           subject: rec.subject,
@@ -188,9 +220,52 @@ export class Publisher {
     actor.send({ type: 'SEND' });
   }
 
+  /** The nearest earlier message of this subject still in flight (its id), if any. */
+  private predecessorOf(seq: number): string | undefined {
+    let found: OutboxRecord | undefined;
+    for (const { rec } of this.active.values()) {
+      if (rec.seq < seq && (!found || rec.seq > found.seq)) found = rec;
+    }
+    return found?.id;
+  }
+
+  /**
+   * The receiver did not answer: keep only the oldest message in flight and
+   * put the others back in the queue, their sends not counted, so one
+   * message at a time probes the link (see the header comment).
+   */
+  private closeWindow(): void {
+    if (!this.ordered || this.windowSize === 1 || this.active.size <= 1) {
+      this.probing = this.ordered && this.windowSize > 1;
+      return;
+    }
+    this.probing = true;
+    let oldest: Active | undefined;
+    for (const a of this.active.values()) if (!oldest || a.rec.seq < oldest.rec.seq) oldest = a;
+    const withdrawn: OutboxRecord[] = [];
+    for (const [id, a] of this.active) {
+      if (a === oldest) continue;
+      this.opts.acks.unregister(id);
+      this.active.delete(id);
+      a.actor.stop();
+      this.s.metrics.inflight.dec();
+      withdrawn.push(a.rec);
+      this.s.journal
+        .updateOutbox(id, { state: OutboxState.Queued, attempts: a.rec.attempts })
+        .catch((err: unknown) =>
+          this.s.errors.report({ kind: FailureKind.Journal, text: `journal update failed for ${id}`, messageId: id, error: err }),
+        );
+    }
+    this.queue = [...withdrawn, ...this.queue].sort((a, b) => a.seq - b.seq);
+  }
+
   private async finish(rec: OutboxRecord, out: DeliveryOutput): Promise<void> {
     const s = this.s;
     const { id, message: m, subject } = rec;
+    this.active.delete(id);
+    // An ACK opens the window again; giving up on a message means the receiver is not answering.
+    if (out.status === 'delivered') this.probing = false;
+    else this.closeWindow();
     this.opts.acks.unregister(id);
     s.metrics.inflight.dec();
     try {
@@ -235,9 +310,16 @@ export class Publisher {
         const reply = out.reply;
         if (reply && kindIsCommand(m.commandOrEvent)) {
           // Command kinds bring the output back in the ACK: store it beside the other replies.
-          const file = join(s.config.dataFolder, m.toNode, `${subject}.log`);
-          await mkdir(join(s.config.dataFolder, m.toNode), { recursive: true });
-          if (reply.output) await appendFile(file, reply.output);
+          const output = reply.output;
+          if (output) {
+            const dir = join(s.config.dataFolder, m.toNode);
+            const write = this.outputWrites.then(async () => {
+              await mkdir(dir, { recursive: true });
+              await appendFile(join(dir, `${subject}.log`), output);
+            });
+            this.outputWrites = write.catch(() => undefined);
+            await write;
+          }
           s.log.info(`${m.method} on ${m.toNode} ${reply.status}${reply.exitCode !== undefined ? ` (exit code ${reply.exitCode})` : ''}`, {
             id,
             subject,
@@ -264,7 +346,6 @@ export class Publisher {
         error: err,
       });
     } finally {
-      this.active.delete(id);
       if (!this.stopped) this.pump();
     }
   }

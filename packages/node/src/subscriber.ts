@@ -49,6 +49,18 @@ interface Pending {
   stop?: () => void;
 }
 
+/** A message that arrived before the one it follows; taken when that one is. */
+interface Held {
+  msg: Msg;
+  /** The id of the held message itself. */
+  id: string;
+}
+
+/** Messages held back waiting for their predecessor, at most (more are dropped: the sender resends them). */
+const maxHeld = 4096;
+/** Refused message ids remembered, so a message that follows one is not held for it. */
+const maxRefused = 1024;
+
 /** Largest payload accepted on a subject, in bytes. */
 export const maxPayloadBytes = 8 * 1024 * 1024;
 
@@ -63,6 +75,12 @@ export class Subscriber {
   private readonly chains = new Map<string, Promise<void>>();
   private running = 0;
   private readonly waiting: (() => void)[] = [];
+  /** Held messages by the id they follow. Not journaled and not ACKed: the sender resends them if we stop. */
+  private readonly held = new Map<string, Held>();
+  /** For each held message id, the id it follows (its key in `held`). */
+  private readonly heldFollows = new Map<string, string>();
+  /** Recently refused ids (answered `rejected`, never journaled), oldest first. */
+  private readonly refused = new Set<string>();
   private stopped = false;
 
   constructor(private readonly opts: SubscriberOptions) {
@@ -104,6 +122,8 @@ export class Subscriber {
   stop(): void {
     this.stopped = true;
     this.sub?.unsubscribe();
+    this.held.clear();
+    this.heldFollows.clear();
     for (const p of this.pending.values()) p.stop?.();
   }
 
@@ -173,6 +193,7 @@ export class Subscriber {
       const text = err instanceof SyntaxError ? `not JSON: ${err.message}` : (err as Error).message;
       this.s.errors.report({ kind: FailureKind.BadInput, text: `refused a message on ${msg.subject}: ${text}`, subject: msg.subject });
       if (msg.reply) this.respond(msg.reply, { id: rawId, node: this.s.config.node, status: ResultStatus.Rejected, error: text });
+      if (rawId) this.settledWithoutJournal(rawId);
       return;
     }
 
@@ -188,6 +209,7 @@ export class Subscriber {
         localOnly: m.method === 'ErrorLog' || m.method === 'REQErrorLog',
       });
       if (msg.reply) this.respond(msg.reply, { id: m.id, node: this.s.config.node, status: ResultStatus.Rejected, error: refusal.reason });
+      this.settledWithoutJournal(m.id);
       return;
     }
 
@@ -225,6 +247,13 @@ export class Subscriber {
       return;
     }
 
+    // Pipelined ordered delivery: the message it follows must be here first.
+    if (m.follows && msg.reply && kindWantsAck(kind) && !this.hasSeen(m.follows)) {
+      this.hold(m, msg);
+      return;
+    }
+
+    if (this.heldFollows.size > 0) this.unhold(m.id);
     const pending: Pending = msg.reply ? { replyTo: msg.reply } : {};
     this.pending.set(m.id, pending);
     try {
@@ -246,6 +275,61 @@ export class Subscriber {
       delete pending.replyTo;
     }
     this.enqueue(m, msg.subject, undefined);
+    this.releaseFollowerOf(m.id);
+  }
+
+  /** Whether message `id` was received (queued, running, finished or refused). */
+  private hasSeen(id: string): boolean {
+    return this.pending.has(id) || this.refused.has(id) || this.s.journal.getInbox(id) !== undefined;
+  }
+
+  /** Keeps `m` until the message it follows arrives; unACKed, so the sender resends it if that never happens. */
+  private hold(m: WireMessage, msg: Msg): void {
+    const follows = m.follows!;
+    // A resend may name another predecessor (the one named before was given up): keep only the newest copy.
+    this.unhold(m.id);
+    const displaced = this.held.get(follows);
+    if (displaced) this.heldFollows.delete(displaced.id);
+    else if (this.held.size >= maxHeld) {
+      // The oldest is most likely waiting for a message its sender gave up on; the sender resends it anyway.
+      const [oldestKey, oldest] = this.held.entries().next().value!;
+      this.held.delete(oldestKey);
+      this.heldFollows.delete(oldest.id);
+    }
+    this.held.set(follows, { msg, id: m.id });
+    this.heldFollows.set(m.id, follows);
+    this.s.log.info(`arrived before ${follows}, which it follows: held until that one arrives`, { id: m.id, subject: msg.subject });
+  }
+
+  /** Forgets a held copy of message `id`, if there is one. */
+  private unhold(id: string): void {
+    const key = this.heldFollows.get(id);
+    if (key === undefined) return;
+    this.heldFollows.delete(id);
+    if (this.held.get(key)?.id === id) this.held.delete(key);
+  }
+
+  /** `id` was taken: the message held for it, if any, is processed now (and so on down the chain). */
+  private releaseFollowerOf(id: string): void {
+    const next = this.held.get(id);
+    if (!next) return;
+    this.held.delete(id);
+    this.heldFollows.delete(next.id);
+    this.onMessage(next.msg).catch((e: unknown) =>
+      this.s.errors.report({
+        kind: FailureKind.ActorCrashed,
+        text: `subscriber ${this.pattern} failed on a message`,
+        subject: next.msg.subject,
+        error: e,
+      }),
+    );
+  }
+
+  /** A message answered `rejected` (never journaled): remember it, and take what follows it. */
+  private settledWithoutJournal(id: string): void {
+    this.refused.add(id);
+    if (this.refused.size > maxRefused) this.refused.delete(this.refused.values().next().value!);
+    this.releaseFollowerOf(id);
   }
 
   private receivedAck(id: string, duplicate: boolean): AckReply {
