@@ -124,6 +124,12 @@ export interface OutboxPatch {
   state?: OutboxState;
   attempts?: number;
   snapshot?: unknown;
+  /**
+   * The snapshot, taken when the write is committed (instead of `snapshot`):
+   * updates of one message queued in the same turn are merged into one write,
+   * and only the last snapshot is taken and stored.
+   */
+  snapshotOf?: () => unknown;
   reply?: AckReply;
   lastError?: string;
   finishedAt?: number;
@@ -143,6 +149,8 @@ export class Journal {
   readonly path: string;
   private readonly db: Database.Database;
   private queue: PendingWrite[] = [];
+  /** Outbox updates queued for the next commit, by message id: a later update of the same message merges into it. */
+  private queuedOutboxUpdates = new Map<string, { patch: OutboxPatch; done: Promise<void> }>();
   private flushScheduled = false;
   private closed = false;
   private readonly statementCache = new Map<string, Database.Statement>();
@@ -227,40 +235,54 @@ export class Journal {
     }) as Promise<SubmitResult[]>;
   }
 
-  /** Records a change of an outbox message's delivery state. */
+  /**
+   * Records a change of an outbox message's delivery state. Changes of one
+   * message queued before the same commit are merged (the later fields win)
+   * and share its promise.
+   */
   updateOutbox(id: string, patch: OutboxPatch): Promise<void> {
-    return this.write(() => {
-      const sets: string[] = ['updated_at = @now'];
-      const params: Record<string, unknown> = { id, now: Date.now() };
-      if (patch.state !== undefined) {
-        sets.push('state = @state');
-        params.state = patch.state;
-      }
-      if (patch.attempts !== undefined) {
-        sets.push('attempts = @attempts');
-        params.attempts = patch.attempts;
-      }
-      if (patch.snapshot !== undefined) {
-        sets.push('snapshot = @snapshot');
-        params.snapshot = JSON.stringify(patch.snapshot);
-      }
-      if (patch.reply !== undefined) {
-        sets.push('reply = @reply');
-        params.reply = JSON.stringify(patch.reply);
-      }
-      if (patch.lastError !== undefined) {
-        sets.push('last_error = @lastError');
-        params.lastError = patch.lastError;
-      }
-      if (patch.finishedAt !== undefined) {
-        sets.push('finished_at = @finishedAt');
-        params.finishedAt = patch.finishedAt;
-      }
-      this.prepared(`UPDATE outbox SET ${sets.join(', ')} WHERE id = @id`).run(params);
-    }) as Promise<void>;
+    const queued = this.queuedOutboxUpdates.get(id);
+    if (queued) {
+      Object.assign(queued.patch, patch);
+      return queued.done;
+    }
+    const merged: OutboxPatch = { ...patch };
+    const done = this.write(() => this.applyOutboxPatch(id, merged)) as Promise<void>;
+    this.queuedOutboxUpdates.set(id, { patch: merged, done });
+    return done;
   }
 
-  /** The outbox record of a message, or undefined. */
+  private applyOutboxPatch(id: string, patch: OutboxPatch): void {
+    const sets: string[] = ['updated_at = @now'];
+    const params: Record<string, unknown> = { id, now: Date.now() };
+    if (patch.state !== undefined) {
+      sets.push('state = @state');
+      params.state = patch.state;
+    }
+    if (patch.attempts !== undefined) {
+      sets.push('attempts = @attempts');
+      params.attempts = patch.attempts;
+    }
+    const snapshot = patch.snapshotOf ? patch.snapshotOf() : patch.snapshot;
+    if (snapshot !== undefined) {
+      sets.push('snapshot = @snapshot');
+      params.snapshot = JSON.stringify(snapshot);
+    }
+    if (patch.reply !== undefined) {
+      sets.push('reply = @reply');
+      params.reply = JSON.stringify(patch.reply);
+    }
+    if (patch.lastError !== undefined) {
+      sets.push('last_error = @lastError');
+      params.lastError = patch.lastError;
+    }
+    if (patch.finishedAt !== undefined) {
+      sets.push('finished_at = @finishedAt');
+      params.finishedAt = patch.finishedAt;
+    }
+    this.prepared(`UPDATE outbox SET ${sets.join(', ')} WHERE id = @id`).run(params);
+  }
+
   getOutbox(id: string): OutboxRecord | undefined {
     const row = this.stmts.outboxById.get(id) as OutboxRow | undefined;
     return row && toOutboxRecord(row);
@@ -480,19 +502,30 @@ export class Journal {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    const results: { ok: boolean; value: unknown }[] = [];
+    this.queuedOutboxUpdates = new Map();
+    let results: { ok: boolean; value: unknown }[] = [];
     const started = performance.now();
     try {
-      this.db.transaction(() => {
-        for (const w of batch) {
-          // Each write in its own savepoint: one failing write does not undo the others.
-          try {
-            results.push({ ok: true, value: this.db.transaction(() => w.run(this.db))() });
-          } catch (err) {
-            results.push({ ok: false, value: err });
+      try {
+        // Usually every write succeeds: one transaction, no savepoints.
+        this.db.transaction(() => {
+          for (const w of batch) results.push({ ok: true, value: w.run(this.db) });
+        })();
+      } catch (err) {
+        if (isCommitFailure(err)) throw err;
+        // A write failed and the transaction was rolled back: again, each write
+        // in its own savepoint, so one failing write does not undo the others.
+        results = [];
+        this.db.transaction(() => {
+          for (const w of batch) {
+            try {
+              results.push({ ok: true, value: this.db.transaction(() => w.run(this.db))() });
+            } catch (e) {
+              results.push({ ok: false, value: e });
+            }
           }
-        }
-      })();
+        })();
+      }
     } catch (err) {
       const failure = new JournalError(`journal commit failed: ${(err as Error).message}`, { cause: err });
       for (const w of batch) w.reject(failure);
@@ -509,6 +542,12 @@ export class Journal {
       else w.reject(new JournalError(`journal write failed: ${(r.value as Error).message}`, { cause: r.value }));
     });
   }
+}
+
+/** Whether `err` is the database refusing to write at all (full disk, I/O error), not one write's own fault. */
+function isCommitFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(code);
 }
 
 interface OutboxRow {

@@ -142,29 +142,39 @@ export class Publisher {
     this.opts.requestStop();
   }
 
+  /** The delivery machine with this publisher's `publish` actor; built once, shared by every delivery. */
+  private readonly logic = deliveryMachine.provide({
+    actors: {
+      publish: fromPromise<void, PublishInput>(({ input }) => this.publish(input.id, input.attempt)),
+    },
+  });
+
+  /** One send of message `id` (its `attempt`-th). */
+  private async publish(id: string, attempt: number): Promise<void> {
+    const rec = this.active.get(id)?.rec;
+    if (!rec) return; // withdrawn meanwhile
+    const s = this.s;
+    const m = rec.message;
+    const nc = await s.broker.ready();
+    if (attempt > 1) {
+      s.metrics.retries.inc({ method: m.method });
+      s.log.info(`resending (attempt ${attempt})`, { id, subject: rec.subject });
+    }
+    // Named at every try: the earlier message it follows may have been confirmed or given up since.
+    const follows = this.ordered && this.windowSize > 1 ? this.predecessorOf(rec.seq) : undefined;
+    const sent = follows ? { ...m, follows } : m;
+    // Signed and stamped at every try (see NodeSecurity.payload).
+    const body = this.opts.security ? this.opts.security.payload(sent) : new TextEncoder().encode(JSON.stringify(sent));
+    nc.publish(rec.subject, body, this.wantsAck ? { reply: this.opts.acks.replySubject(id) } : undefined);
+    // NACK kinds count as delivered once the broker has them.
+    if (!this.wantsAck) await nc.flush();
+  }
+
   private deliver(rec: OutboxRecord): void {
     const m = rec.message;
     const { id } = rec;
     const s = this.s;
-    const logic = deliveryMachine.provide({
-      actors: {
-        publish: fromPromise<void, PublishInput>(async ({ input }) => {
-          const nc = await s.broker.ready();
-          if (input.attempt > 1) {
-            s.metrics.retries.inc({ method: m.method });
-            s.log.info(`resending (attempt ${input.attempt})`, { id, subject: rec.subject });
-          }
-          // Named at every try: the earlier message it follows may have been confirmed or given up since.
-          const follows = this.ordered && this.windowSize > 1 ? this.predecessorOf(rec.seq) : undefined;
-          const sent = follows ? { ...m, follows } : m;
-          // Signed and stamped at every try (see NodeSecurity.payload).
-          const body = this.opts.security ? this.opts.security.payload(sent) : new TextEncoder().encode(JSON.stringify(sent));
-          nc.publish(rec.subject, body, this.wantsAck ? { reply: this.opts.acks.replySubject(id) } : undefined);
-          // NACK kinds count as delivered once the broker has them.
-          if (!this.wantsAck) await nc.flush();
-        }),
-      },
-    });
+    const logic = this.logic;
     const actor = createActor(logic, {
       id: `message-${id}`,
       input: {
@@ -202,7 +212,11 @@ export class Publisher {
           ...(snap.context.lastError !== undefined ? { lastError: snap.context.lastError } : {}),
         });
         s.journal
-          .updateOutbox(id, { state: state as OutboxState, attempts: snap.context.attempts, snapshot: actor.getPersistedSnapshot() })
+          .updateOutbox(id, {
+            state: state as OutboxState,
+            attempts: snap.context.attempts,
+            snapshotOf: () => actor.getPersistedSnapshot(),
+          })
           .catch((err: unknown) =>
             s.errors.report({ kind: FailureKind.Journal, text: `journal update failed for ${id}`, messageId: id, error: err }),
           );
@@ -251,7 +265,7 @@ export class Publisher {
       this.s.metrics.inflight.dec();
       withdrawn.push(a.rec);
       this.s.journal
-        .updateOutbox(id, { state: OutboxState.Queued, attempts: a.rec.attempts })
+        .updateOutbox(id, { state: OutboxState.Queued, attempts: a.rec.attempts, snapshotOf: undefined })
         .catch((err: unknown) =>
           this.s.errors.report({ kind: FailureKind.Journal, text: `journal update failed for ${id}`, messageId: id, error: err }),
         );

@@ -360,6 +360,38 @@ export class Subscriber {
     }
   }
 
+  /** Executions under way, by message id: what the shared `method` and `reply` actors work on. */
+  private readonly runs = new Map<string, { m: WireMessage; subject: string; storedProgress: unknown }>();
+
+  /** The execution machine with this subscriber's actors; built once, shared by every execution. */
+  private readonly logic = executionMachine.provide({
+    actors: {
+      method: fromPromise<MethodOutcome, { id: string }>(({ input, signal }) => this.runMethod(input.id, signal)),
+      reply: fromPromise<void, ExecutionResult>(async ({ input }) => {
+        const run = this.runs.get(input.id);
+        if (run) await this.finish(run.m, run.subject, input);
+      }),
+    },
+  });
+
+  /** Marks the execution of `id` running (durably) and runs its method. */
+  private async runMethod(id: string, signal: AbortSignal): Promise<MethodOutcome> {
+    const run = this.runs.get(id);
+    if (!run) throw new Error(`no execution ${id} under way`);
+    const { m, subject, storedProgress } = run;
+    const s = this.s;
+    const handler = this.handlerFor(m);
+    const base = { services: s, message: m, subject };
+    const progress = storedProgress ?? (handler.prepare ? await handler.prepare(base) : undefined);
+    // "running" is durable before the method's first effect, so a crash is seen as an interruption.
+    await s.journal.updateInbox(m.id, {
+      state: InboxState.Running,
+      startedAt: Date.now(),
+      ...(progress !== undefined ? { progress } : {}),
+    });
+    return handler.run({ ...base, signal, progress, emit: replyEmitter(s, m) });
+  }
+
   /** Runs one message through its execution actor; resolves when it has replied. Never rejects. */
   private execute(m: WireMessage, subject: string, storedProgress: unknown): Promise<void> {
     if (this.stopped) return Promise.resolve();
@@ -367,24 +399,8 @@ export class Subscriber {
     const handler = this.handlerFor(m);
     const pending = this.pending.get(m.id) ?? {};
     this.pending.set(m.id, pending);
-    const logic = executionMachine.provide({
-      actors: {
-        method: fromPromise<MethodOutcome, { id: string }>(async ({ signal }) => {
-          const base = { services: s, message: m, subject };
-          const progress = storedProgress ?? (handler.prepare ? await handler.prepare(base) : undefined);
-          // "running" is durable before the method's first effect, so a crash is seen as an interruption.
-          await s.journal.updateInbox(m.id, {
-            state: InboxState.Running,
-            startedAt: Date.now(),
-            ...(progress !== undefined ? { progress } : {}),
-          });
-          return handler.run({ ...base, signal, progress, emit: replyEmitter(s, m) });
-        }),
-        reply: fromPromise<void, ExecutionResult>(async ({ input }) => {
-          await this.finish(m, subject, input);
-        }),
-      },
-    });
+    this.runs.set(m.id, { m, subject, storedProgress });
+    const logic = this.logic;
     return new Promise<void>((resolve) => {
       const actor = createActor(logic, {
         id: `execution-${m.id}`,
@@ -393,9 +409,13 @@ export class Subscriber {
           methodTimeoutMs: handler.timeLimitMs ? handler.timeLimitMs(m) : m.methodTimeout < 0 ? -1 : m.methodTimeout * 1000,
         },
       });
+      const done = (): void => {
+        this.runs.delete(m.id);
+        resolve();
+      };
       pending.stop = () => {
         actor.stop();
-        resolve();
+        done();
       };
       let last: string | undefined;
       actor.subscribe({
@@ -407,7 +427,7 @@ export class Subscriber {
             s.events.emit('execution', { id: m.id, subject, message: m, state, time: Date.now() });
           }
         },
-        complete: () => resolve(),
+        complete: done,
         error: (err) => {
           s.errors.report({
             kind: FailureKind.ActorCrashed,
@@ -417,7 +437,7 @@ export class Subscriber {
             error: err,
           });
           this.pending.delete(m.id);
-          resolve();
+          done();
         },
       });
       actor.start();
