@@ -106,7 +106,11 @@ describe('raw NATS payloads on a node subject', () => {
     const file = join(central.folder, 'data', 'piper', 'central.EventACK.TextLogging.log');
     const acked: string[] = [];
     const inbox = `_INBOX.piper.${Date.now()}`;
-    const sub = nc.subscribe(`${inbox}.>`, { callback: (_e, m) => acked.push(m.json<{ id: string }>().id) });
+    const sub = nc.subscribe(`${inbox}.>`, {
+      callback: (_e, m) => {
+        acked.push(m.json<{ id: string }>().id);
+      },
+    });
     // "second" overtakes "first" (as after a lost first copy): it must wait, unACKed.
     nc.publish('central.EventACK.TextLogging', msg('second', '2\n', 'first'), { reply: `${inbox}.second` });
     // "third" follows "second", which is itself held: it waits too.

@@ -56,6 +56,17 @@ interface Held {
   id: string;
 }
 
+/** An ordered message waiting its turn. */
+interface LaneItem {
+  m: WireMessage;
+  subject: string;
+  /** Progress stored before a crash (a resumed execution); such an item always runs alone. */
+  progress: unknown;
+}
+
+/** At most this many queued messages run as one batch. */
+const maxBatch = 512;
+
 /** Messages held back waiting for their predecessor, at most (more are dropped: the sender resends them). */
 const maxHeld = 4096;
 /** Refused message ids remembered, so a message that follows one is not held for it. */
@@ -71,8 +82,9 @@ export class Subscriber {
   private sub?: Subscription;
   private nc?: NatsConnection;
   private readonly pending = new Map<string, Pending>();
-  /** Per-subject chains that run ordered messages one after another. */
-  private readonly chains = new Map<string, Promise<void>>();
+  /** Ordered messages waiting their turn, per subject; a subject is in `draining` while its lane runs. */
+  private readonly lanes = new Map<string, LaneItem[]>();
+  private readonly draining = new Set<string>();
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   /** Held messages by the id they follow. Not journaled and not ACKed: the sender resends them if we stop. */
@@ -338,15 +350,83 @@ export class Subscriber {
 
   private enqueue(m: WireMessage, subject: string, progress: unknown): void {
     if (this.ordered) {
-      const prev = this.chains.get(subject) ?? Promise.resolve();
-      const next = prev.then(() => this.execute(m, subject, progress));
-      this.chains.set(subject, next);
-      void next.then(() => {
-        if (this.chains.get(subject) === next) this.chains.delete(subject);
-      });
+      let lane = this.lanes.get(subject);
+      if (!lane) this.lanes.set(subject, (lane = []));
+      lane.push({ m, subject, progress });
+      if (!this.draining.has(subject)) void this.drain(subject, lane);
     } else {
       void this.withSlot(() => this.execute(m, subject, progress));
     }
+  }
+
+  /** Runs a subject's ordered messages one after another (a row of appends to one file as one batch). Never rejects. */
+  private async drain(subject: string, lane: LaneItem[]): Promise<void> {
+    this.draining.add(subject);
+    try {
+      while (lane.length > 0 && !this.stopped) {
+        const group = this.takeBatch(lane);
+        if (group.length === 1) await this.execute(group[0]!.m, subject, group[0]!.progress);
+        else await this.executeBatch(group);
+      }
+    } finally {
+      this.draining.delete(subject);
+      if (lane.length === 0 && this.lanes.get(subject) === lane) this.lanes.delete(subject);
+    }
+  }
+
+  /** The head of `lane`, with the messages after it that may run in one batch with it. */
+  private takeBatch(lane: LaneItem[]): LaneItem[] {
+    const head = lane.shift()!;
+    const key = this.batchKeyOf(head);
+    if (key === undefined) return [head];
+    let n = 0;
+    while (n < lane.length && n + 1 < maxBatch && this.batchKeyOf(lane[n]!) === key) n++;
+    return [head, ...lane.splice(0, n)];
+  }
+
+  private batchKeyOf(item: LaneItem): string | undefined {
+    const handler = this.handlerFor(item.m);
+    if (!handler.batch || item.progress !== undefined || item.m.schedule) return undefined;
+    try {
+      return handler.batch.key({ services: this.s, message: item.m, subject: item.subject });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Runs a row of messages as one batch: every `running` mark (with its own
+   * progress, so each can be re-run alone after a crash) in one commit, one
+   * run, then each message's result, replied as usual by its own execution actor.
+   */
+  private async executeBatch(items: LaneItem[]): Promise<void> {
+    const s = this.s;
+    const batch = this.handlerFor(items[0]!.m).batch!;
+    const ctxs = items.map(({ m, subject }) => ({ services: s, message: m, subject }));
+    let progress: unknown[];
+    try {
+      progress = await batch.prepare(ctxs);
+    } catch {
+      // Each one alone then, each failing (or not) with its own error.
+      for (const { m, subject } of items) await this.execute(m, subject, undefined);
+      return;
+    }
+    const startedAt = Date.now();
+    const marked = Promise.all(
+      items.map(({ m }, i) => s.journal.updateInbox(m.id, { state: InboxState.Running, startedAt, progress: progress[i] })),
+    );
+    const outcomes = marked.then(() => batch.run(ctxs.map((ctx, i) => ({ ctx, progress: progress[i] }))));
+    outcomes.catch(() => undefined); // each execution below reports it
+    await Promise.all(
+      items.map(({ m, subject }, i) =>
+        this.execute(
+          m,
+          subject,
+          undefined,
+          outcomes.then((o) => o[i]!),
+        ),
+      ),
+    );
   }
 
   private async withSlot(fn: () => Promise<void>): Promise<void> {
@@ -361,7 +441,7 @@ export class Subscriber {
   }
 
   /** Executions under way, by message id: what the shared `method` and `reply` actors work on. */
-  private readonly runs = new Map<string, { m: WireMessage; subject: string; storedProgress: unknown }>();
+  private readonly runs = new Map<string, { m: WireMessage; subject: string; storedProgress: unknown; outcome?: Promise<MethodOutcome> }>();
 
   /** The execution machine with this subscriber's actors; built once, shared by every execution. */
   private readonly logic = executionMachine.provide({
@@ -378,6 +458,8 @@ export class Subscriber {
   private async runMethod(id: string, signal: AbortSignal): Promise<MethodOutcome> {
     const run = this.runs.get(id);
     if (!run) throw new Error(`no execution ${id} under way`);
+    // Part of a batch: marked running and run by executeBatch().
+    if (run.outcome) return run.outcome;
     const { m, subject, storedProgress } = run;
     const s = this.s;
     const handler = this.handlerFor(m);
@@ -393,13 +475,13 @@ export class Subscriber {
   }
 
   /** Runs one message through its execution actor; resolves when it has replied. Never rejects. */
-  private execute(m: WireMessage, subject: string, storedProgress: unknown): Promise<void> {
+  private execute(m: WireMessage, subject: string, storedProgress: unknown, outcome?: Promise<MethodOutcome>): Promise<void> {
     if (this.stopped) return Promise.resolve();
     const s = this.s;
     const handler = this.handlerFor(m);
     const pending = this.pending.get(m.id) ?? {};
     this.pending.set(m.id, pending);
-    this.runs.set(m.id, { m, subject, storedProgress });
+    this.runs.set(m.id, { m, subject, storedProgress, ...(outcome ? { outcome } : {}) });
     const logic = this.logic;
     return new Promise<void>((resolve) => {
       const actor = createActor(logic, {

@@ -24,7 +24,7 @@ export async function appendStart(file: string): Promise<AppendProgress> {
 }
 
 /** Appends `text` at the recorded position (see module doc). */
-export async function appendAt(progress: AppendProgress, text: string): Promise<void> {
+export async function appendAt(progress: AppendProgress, text: string | Uint8Array): Promise<void> {
   await mkdir(dirname(progress.file), { recursive: true });
   // Never through a symbolic link: a link planted at the file's place could point anywhere.
   const fh = await open(progress.file, appendNoFollow);

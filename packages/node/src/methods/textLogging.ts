@@ -25,4 +25,24 @@ export const textLogging: MethodHandler = {
     await appendAt(progress as AppendProgress, textOf(message));
     return { ok: true, output: '' };
   },
+  batch: {
+    // What replyFile() depends on besides the node's configuration.
+    key: ({ message: m, subject }) => JSON.stringify([m.directory ?? '', m.fileName ?? '', m.fromNode, subject]),
+    async prepare(ctxs) {
+      const head = ctxs[0]!;
+      const file = await replyFile(head.services.config, head.message, head.subject);
+      let size = (await appendStart(file)).size;
+      // Each message starts where the one before it ends: re-run alone after a crash, it cuts back to there.
+      return ctxs.map(({ message }) => {
+        const progress: AppendProgress = { file, size };
+        size += Buffer.byteLength(textOf(message));
+        return progress;
+      });
+    },
+    async run(items) {
+      // Each text encoded alone, so the bytes are exactly those prepare() counted.
+      await appendAt(items[0]!.progress as AppendProgress, Buffer.concat(items.map(({ ctx }) => Buffer.from(textOf(ctx.message)))));
+      return items.map(() => ({ ok: true, output: '' }));
+    },
+  },
 };

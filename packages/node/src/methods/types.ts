@@ -23,13 +23,34 @@ export interface MethodContext {
   emit: (text: string) => Promise<void>;
 }
 
+/** What {@link MethodHandler.prepare} is given. */
+export type PrepareContext = Omit<MethodContext, 'signal' | 'progress' | 'emit'>;
+
+/**
+ * How a method runs several consecutive messages of one ordered subject at
+ * once (appends to one file): one durable `running` commit, one run and one
+ * result commit for all of them, instead of one each.
+ */
+export interface BatchRunner {
+  /** Messages with equal keys may share a batch (the same target file); undefined: never batched. */
+  key(ctx: PrepareContext): string | undefined;
+  /**
+   * The progress of each message, as {@link MethodHandler.prepare} would give
+   * it if they ran one after another, so that each can be re-run alone with
+   * {@link MethodHandler.run} after a crash.
+   */
+  prepare(ctxs: PrepareContext[]): Promise<unknown[]>;
+  /** Runs them all, in order; one outcome per message. */
+  run(items: { ctx: PrepareContext; progress: unknown }[]): Promise<MethodOutcome[]>;
+}
+
 /** The code of one method. */
 export interface MethodHandler {
   /**
    * Computes durable progress recorded together with the `running` state
    * before {@link MethodHandler.run}, e.g. a file's size before an append.
    */
-  prepare?(ctx: Omit<MethodContext, 'signal' | 'progress' | 'emit'>): Promise<unknown>;
+  prepare?(ctx: PrepareContext): Promise<unknown>;
   /** Runs the method. Throwing is a failed execution, never a crash. */
   run(ctx: MethodContext): Promise<MethodOutcome>;
   /**
@@ -51,4 +72,6 @@ export interface MethodHandler {
    * then only a safety net. @defaultValue `methodTimeout` in milliseconds
    */
   timeLimitMs?(message: WireMessage): number;
+  /** Runs a row of queued messages at once; only for idempotent methods (see {@link BatchRunner}). */
+  batch?: BatchRunner;
 }
