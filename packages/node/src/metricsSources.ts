@@ -50,7 +50,7 @@ export function isSupervisorSnapshot(snap: unknown): snap is SupervisorSnapshotL
 
 /**
  * Every process below `root` (supervisors excluded), by path
- * (`root/publishers/<subject>`); a process waiting for its restart is
+ * (`root/publishers/<group>/<subject>`); a process waiting for its restart is
  * listed as not running.
  */
 export function listProcesses(root: AnyActorRef | undefined): ProcessStatus[] {

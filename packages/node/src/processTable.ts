@@ -1,7 +1,7 @@
 /**
  * The node's own processes as the REQOpProcess* methods see them: the
  * actors of the supervision tree, named by path (`subscribers/REQCliCommand`,
- * `publishers/<subject>`, `inputs/readFolder`). Listing walks the tree's
+ * `publishers/<group>/<subject>`, `inputs/readFolder`). Listing walks the tree's
  * snapshots; starting and stopping send `START_CHILD` / `STOP_CHILD` to the
  * supervisor that owns the process, so supervision stays the only place
  * where processes are made. @internal

@@ -65,6 +65,8 @@ export class Publisher {
   private readonly wantsAck: boolean;
   private queue: OutboxRecord[] = [];
   private lastLoadedSeq = 0;
+  /** Whether the journal may hold messages after `lastLoadedSeq` (false after a short read, true again on wake). */
+  private mayHaveMore = true;
   /** Deliveries in flight, in send order. */
   private readonly active = new Map<string, Active>();
   private readonly windowSize: number;
@@ -92,6 +94,7 @@ export class Publisher {
   /** New messages were journaled for this subject. */
   wake(): void {
     if (this.stopped) return;
+    this.mayHaveMore = true;
     this.refill();
     this.pump();
   }
@@ -108,8 +111,9 @@ export class Publisher {
   }
 
   private refill(): void {
-    if (this.queue.length > loadWindow / 2) return;
+    if (this.queue.length > loadWindow / 2 || !this.mayHaveMore) return;
     const more = this.s.journal.openOutbox(this.opts.subject, this.lastLoadedSeq, loadWindow);
+    if (more.length < loadWindow) this.mayHaveMore = false;
     for (const rec of more) {
       if (this.active.has(rec.id)) continue;
       this.queue.push(rec);
@@ -136,6 +140,9 @@ export class Publisher {
     // Read the journal, not memory: a message committed since the last wake keeps us alive.
     if (this.stopped || this.active.size > 0) return;
     if (this.s.journal.countOpenOutbox(this.opts.subject) > 0) {
+      // Nothing in flight or queued, yet the journal has open messages (one whose end could not be
+      // recorded, say): read the subject again from its start.
+      if (this.queue.length === 0) this.lastLoadedSeq = 0;
       this.wake();
       return;
     }

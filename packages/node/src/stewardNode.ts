@@ -18,7 +18,7 @@
  */
 import inspector from 'node:inspector';
 import { join } from 'node:path';
-import { createActor, type Actor } from 'xstate';
+import { createActor, type Actor, type AnyActorRef } from 'xstate';
 import {
   Journal,
   methodInfo,
@@ -44,6 +44,7 @@ import { Metrics } from './metrics.js';
 import { bindMetricSources, serveMetrics } from './metricsSources.js';
 import { SupervisorProcessTable } from './processTable.js';
 import { Publisher } from './publisher.js';
+import { publisherGroupIds, publisherGroupOf } from './publisherGroups.js';
 import { ReadFolderWatcher } from './readFolder.js';
 import { NodeServices } from './services.js';
 import { SocketApi } from './socketApi.js';
@@ -76,6 +77,8 @@ export class StewardNode {
   private journal?: Journal;
   private metrics?: Metrics;
   private timers: NodeJS.Timeout[] = [];
+  /** Starts the publisher of every subject with unfinished messages that has none running (housekeeping). */
+  private sweepPublishers: () => void = () => undefined;
   private stopping?: Promise<void>;
   private resolveExit!: (code: number) => void;
   /** Resolves with the exit code when the node stops (0, or {@link EXIT_ESCALATED}). */
@@ -219,7 +222,13 @@ export class StewardNode {
         methods.map((m) => ({ id: m, logic: subscriberLogic, input: { method: m } })),
       ),
     );
-    children.push(supervisor('publishers', []));
+    children.push(
+      supervisor(
+        'publishers',
+        // Named publishers/gNN, so their children's paths are root/publishers/gNN/<subject> (see childPath).
+        publisherGroupIds().map((g) => ({ ...supervisor(`publishers/${g}`, []), id: g })),
+      ),
+    );
     children.push(
       supervisor('inputs', [
         {
@@ -273,12 +282,19 @@ export class StewardNode {
     }
     if (c.inspect) children.push(inspectorChild({ services: s, live, root: () => this.root }));
 
-    s.onNewMessages = (subjects) => {
-      const publishers = this.root?.getSnapshot().children.publishers;
+    /** Starts the publishers of `subjects`; with `wake`, also wakes those already running (they have new messages). */
+    const startPublishers = (subjects: Iterable<string>, wake: boolean): void => {
+      const publishers = this.root?.getSnapshot().children.publishers as AnyActorRef | undefined;
+      const groups = childrenOf(publishers);
       for (const subject of subjects) {
-        publishers?.send({ type: 'START_CHILD', spec: { id: subject, logic: publisherLogic, input: { subject } } });
+        // A group restarting right now misses the wake; the housekeeping sweep starts the publisher later.
+        const group = groups?.[publisherGroupOf(subject)];
+        if (!wake && childrenOf(group)?.[subject]) continue;
+        group?.send({ type: 'START_CHILD', spec: { id: subject, logic: publisherLogic, input: { subject } } });
       }
     };
+    s.onNewMessages = (subjects) => startPublishers(subjects, true);
+    this.sweepPublishers = () => startPublishers(s.journal.openSubjects(), false);
 
     const stately = c.inspectStately
       ? attachStately({ target: c.inspectStately, root: () => this.root, events: s.events, log, exited: this.exited })
@@ -344,7 +360,7 @@ export class StewardNode {
   private housekeepingProcess() {
     const s = this.services!;
     // A safety net: a wake lost while a publisher stopped is picked up here.
-    const sweep = setInterval(() => s.onNewMessages(s.journal.openSubjects()), 2000);
+    const sweep = setInterval(() => this.sweepPublishers(), 2000);
     const prune = () =>
       s.journal
         .prune(Date.now() - s.config.journalRetentionDays * 86_400_000)
@@ -452,4 +468,9 @@ export class StewardNode {
     })();
     return this.stopping;
   }
+}
+
+/** The children of a supervisor actor, by id. */
+function childrenOf(ref: AnyActorRef | undefined): Record<string, AnyActorRef | undefined> | undefined {
+  return (ref?.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> } | undefined)?.children;
 }

@@ -44,6 +44,8 @@ export interface SubscriberOptions {
 /** An execution in progress (or waiting its turn): where to send its ACK. */
 interface Pending {
   replyTo?: string;
+  /** A CommandACK not journaled yet: written when it starts running (see onMessage). */
+  unjournaled?: boolean;
   abort?: AbortController;
   /** Stops the execution actor. */
   stop?: () => void;
@@ -82,7 +84,11 @@ export class Subscriber {
   private sub?: Subscription;
   private nc?: NatsConnection;
   private readonly pending = new Map<string, Pending>();
-  /** Ordered messages waiting their turn, per subject; a subject is in `draining` while its lane runs. */
+  /**
+   * Ordered messages waiting their turn, per subject (per subject and sender
+   * for methods whose effects are the sender's own); a lane's key is in
+   * `draining` while it runs.
+   */
   private readonly lanes = new Map<string, LaneItem[]>();
   private readonly draining = new Set<string>();
   private running = 0;
@@ -268,6 +274,14 @@ export class Subscriber {
     if (this.heldFollows.size > 0) this.unhold(m.id);
     const pending: Pending = msg.reply ? { replyTo: msg.reply } : {};
     this.pending.set(m.id, pending);
+    if (kind === 'CommandACK' && msg.reply) {
+      // Its ACK comes only after it ran, and the sender resends until then: the receipt needs no
+      // commit of its own. It is journaled, already running, just before its first effect.
+      pending.unjournaled = true;
+      this.enqueue(m, msg.subject, undefined);
+      this.releaseFollowerOf(m.id);
+      return;
+    }
     try {
       // Durable before the ACK and before any effect: a crash after this point can never run it twice.
       await this.s.journal.insertInbox(m, msg.subject);
@@ -350,27 +364,28 @@ export class Subscriber {
 
   private enqueue(m: WireMessage, subject: string, progress: unknown): void {
     if (this.ordered) {
-      let lane = this.lanes.get(subject);
-      if (!lane) this.lanes.set(subject, (lane = []));
+      const key = this.handlerFor(m).perSender ? `${subject} ${m.fromNode}` : subject;
+      let lane = this.lanes.get(key);
+      if (!lane) this.lanes.set(key, (lane = []));
       lane.push({ m, subject, progress });
-      if (!this.draining.has(subject)) void this.drain(subject, lane);
+      if (!this.draining.has(key)) void this.drain(key, lane);
     } else {
       void this.withSlot(() => this.execute(m, subject, progress));
     }
   }
 
-  /** Runs a subject's ordered messages one after another (a row of appends to one file as one batch). Never rejects. */
-  private async drain(subject: string, lane: LaneItem[]): Promise<void> {
-    this.draining.add(subject);
+  /** Runs a lane's ordered messages one after another (a row of appends to one file as one batch). Never rejects. */
+  private async drain(key: string, lane: LaneItem[]): Promise<void> {
+    this.draining.add(key);
     try {
       while (lane.length > 0 && !this.stopped) {
         const group = this.takeBatch(lane);
-        if (group.length === 1) await this.execute(group[0]!.m, subject, group[0]!.progress);
+        if (group.length === 1) await this.execute(group[0]!.m, group[0]!.subject, group[0]!.progress);
         else await this.executeBatch(group);
       }
     } finally {
-      this.draining.delete(subject);
-      if (lane.length === 0 && this.lanes.get(subject) === lane) this.lanes.delete(subject);
+      this.draining.delete(key);
+      if (lane.length === 0 && this.lanes.get(key) === lane) this.lanes.delete(key);
     }
   }
 
@@ -465,12 +480,19 @@ export class Subscriber {
     const handler = this.handlerFor(m);
     const base = { services: s, message: m, subject };
     const progress = storedProgress ?? (handler.prepare ? await handler.prepare(base) : undefined);
+    const pending = this.pending.get(id);
     // "running" is durable before the method's first effect, so a crash is seen as an interruption.
-    await s.journal.updateInbox(m.id, {
-      state: InboxState.Running,
-      startedAt: Date.now(),
-      ...(progress !== undefined ? { progress } : {}),
-    });
+    if (pending?.unjournaled) {
+      await s.journal.insertInboxRunning(m, subject, progress);
+      delete pending.unjournaled;
+    } else if (!handler.idempotent || progress !== undefined) {
+      await s.journal.updateInbox(m.id, {
+        state: InboxState.Running,
+        startedAt: Date.now(),
+        ...(progress !== undefined ? { progress } : {}),
+      });
+    }
+    // (An idempotent method without progress stays "received" until it ends: run again after a crash, same result.)
     return handler.run({ ...base, signal, progress, emit: replyEmitter(s, m) });
   }
 

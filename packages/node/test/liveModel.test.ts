@@ -10,6 +10,7 @@ import { LiveModel } from '../src/inspector/liveModel.js';
 import { buildView, pageActors, type TreeNode } from '../src/inspector/viewModel.js';
 import { listProcesses } from '../src/metricsSources.js';
 import { NodeEvents, type DeliveryEvent } from '../src/nodeEvents.js';
+import { publisherGroupOf } from '../src/publisherGroups.js';
 
 function wire(id: string, toNode = 'ship1', method = 'TextLogging', fromNode = 'central'): WireMessage {
   return {
@@ -40,7 +41,7 @@ describe('LiveModel', () => {
     delivery(events, 'm1', 'sending', 1001);
     delivery(events, 'm1', 'awaitingAck', 1002);
     assert.equal(live.activeCount('delivery'), 1);
-    assert.equal(live.actorsOf('root/publishers/ship1.EventACK.TextLogging')[0]?.state, 'awaitingAck');
+    assert.equal(live.actorsOf('root/publishers/g11/ship1.EventACK.TextLogging')[0]?.state, 'awaitingAck');
     assert.equal(live.subjectOf('m1'), 'ship1.EventACK.TextLogging');
     const reply: AckReply = { id: 'm1', node: 'ship1', status: 'received' } as AckReply;
     delivery(events, 'm1', 'delivered', 1500, { reply });
@@ -57,9 +58,9 @@ describe('LiveModel', () => {
     assert.equal(timeline.at(-1)?.detail, 'ACK received');
     // A finished actor lingers under its process for a while, then only the recent list has it.
     now = 1500 + 30_000;
-    assert.equal(live.actorsOf('root/publishers/ship1.EventACK.TextLogging').length, 1);
+    assert.equal(live.actorsOf('root/publishers/g11/ship1.EventACK.TextLogging').length, 1);
     now = 1500 + 61_000;
-    assert.equal(live.actorsOf('root/publishers/ship1.EventACK.TextLogging').length, 0);
+    assert.equal(live.actorsOf('root/publishers/g11/ship1.EventACK.TextLogging').length, 0);
     assert.equal(live.recent(5)[0]?.id, 'm1');
   });
 
@@ -89,19 +90,19 @@ describe('LiveModel', () => {
     delivery(events, 'm2', 'awaitingAck', 1);
     events.emit('supervisor', {
       type: 'child.failed',
-      supervisor: 'publishers',
+      supervisor: 'publishers/g11',
       childId: 'ship1.EventACK.TextLogging',
       error: new Error('boom'),
     });
     events.emit('supervisor', {
       type: 'child.restarting',
-      supervisor: 'publishers',
+      supervisor: 'publishers/g11',
       childId: 'ship1.EventACK.TextLogging',
       delayMs: 100,
       restartCount: 1,
     });
     assert.equal(live.activeCount(), 0);
-    const health = live.processHealth().get('root/publishers/ship1.EventACK.TextLogging');
+    const health = live.processHealth().get('root/publishers/g11/ship1.EventACK.TextLogging');
     assert.equal(health?.restarts, 1);
     assert.equal(health?.lastFailure, 'boom');
     assert.deepEqual(
@@ -152,9 +153,18 @@ describe('buildView', () => {
             logic: supervisorMachine,
             input: {
               name: 'publishers',
+              // Publishers sit in group supervisors (see publisherGroups.ts): ship1's subject hashes to g11, ship2's to g08.
               children: [
-                { id: 'ship1.EventACK.TextLogging', logic: idle },
-                { id: 'ship2.EventACK.TextLogging', logic: idle },
+                {
+                  id: 'g11',
+                  logic: supervisorMachine,
+                  input: { name: 'publishers/g11', children: [{ id: 'ship1.EventACK.TextLogging', logic: idle }] },
+                },
+                {
+                  id: 'g08',
+                  logic: supervisorMachine,
+                  input: { name: 'publishers/g08', children: [{ id: 'ship2.EventACK.TextLogging', logic: idle }] },
+                },
               ],
             },
           },
@@ -172,30 +182,35 @@ describe('buildView', () => {
     assert.equal(view.tree.state, 'supervising');
     const pubs = view.tree.children?.find((c) => c.id === 'publishers') as TreeNode;
     assert.equal(pubs.kind, 'supervisor');
-    const ship1 = pubs.children?.find((c) => c.id === 'ship1.EventACK.TextLogging');
+    const ship1 = pubs.children?.find((c) => c.id === 'g11')?.children?.find((c) => c.id === 'ship1.EventACK.TextLogging');
     assert.equal(ship1?.state, 'running');
     assert.equal(ship1?.messages?.active, 12);
     assert.equal(ship1?.messages?.items.length, 5, 'only the first few are listed');
     assert.deepEqual(ship1?.messages?.byState, { awaitingAck: 6, retryWait: 6 });
     assert.deepEqual(
       listProcesses(root).map((p) => p.path),
-      ['root/publishers/ship1.EventACK.TextLogging', 'root/publishers/ship2.EventACK.TextLogging', 'root/housekeeping'],
+      ['root/publishers/g11/ship1.EventACK.TextLogging', 'root/publishers/g08/ship2.EventACK.TextLogging', 'root/housekeeping'],
     );
 
     // The rest is paged.
-    const page = pageActors(live, 'root/publishers/ship1.EventACK.TextLogging', 10, 5);
+    const page = pageActors(live, 'root/publishers/g11/ship1.EventACK.TextLogging', 10, 5);
     assert.equal(page.total, 12);
     assert.deepEqual(
       page.items.map((a) => a.id),
       ['m10', 'm11'],
     );
-    assert.equal(pageActors(live, 'root/publishers/ship1.EventACK.TextLogging', 0, 50, 'retryWait').total, 6);
+    assert.equal(pageActors(live, 'root/publishers/g11/ship1.EventACK.TextLogging', 0, 50, 'retryWait').total, 6);
 
     // A filter keeps the matching processes.
     const filtered = buildView({ node: 'central', version: '1', startedAt: 0, brokerConnected: true, root, live, filter: 'ship2' });
     const fp = filtered.tree.children?.find((c) => c.id === 'publishers');
     assert.deepEqual(
       fp?.children?.map((c) => c.id),
+      ['g08'],
+      'only the group that holds a match',
+    );
+    assert.deepEqual(
+      fp?.children?.[0]?.children?.map((c) => c.id),
       ['ship2.EventACK.TextLogging'],
     );
     assert.equal(fp?.hiddenChildren, 1);
@@ -207,8 +222,14 @@ describe('buildView', () => {
     const live = new LiveModel(events);
     const idle = processLogic<undefined>(() => ({ stop: () => undefined }));
     const children = Array.from({ length: 300 }, (_, i) => ({ id: `n${String(i).padStart(3, '0')}.EventACK.TextLogging`, logic: idle }));
+    // All in the group that n299's subject hashes to, as one group supervisor with 300 publishers.
+    const group = publisherGroupOf('n299.EventACK.TextLogging');
+    const groupSpec = { id: group, logic: supervisorMachine, input: { name: `publishers/${group}`, children } };
     const root = createActor(supervisorMachine, {
-      input: { name: 'root', children: [{ id: 'publishers', logic: supervisorMachine, input: { name: 'publishers', children } }] },
+      input: {
+        name: 'root',
+        children: [{ id: 'publishers', logic: supervisorMachine, input: { name: 'publishers', children: [groupSpec] } }],
+      },
     });
     root.start();
     await new Promise((r) => setTimeout(r, 50));
@@ -221,7 +242,7 @@ describe('buildView', () => {
       time: 1,
     });
     const view = buildView({ node: 'c', version: '1', startedAt: 0, brokerConnected: true, root, live, maxProcesses: 20 });
-    const pubs = view.tree.children?.[0];
+    const pubs = view.tree.children?.[0]?.children?.[0];
     assert.equal(pubs?.children?.length, 20);
     assert.equal(pubs?.hiddenChildren, 280);
     assert.equal(pubs?.children?.[0]?.id, 'n299.EventACK.TextLogging', 'the busy one is listed first');

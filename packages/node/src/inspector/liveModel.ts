@@ -12,6 +12,7 @@
 import type { Failure } from '../errorKernel.js';
 import type { DeliveryEvent, ExecutionEvent, NodeEvents } from '../nodeEvents.js';
 import type { SupervisorEvent } from '@steward/core';
+import { publisherGroupOf } from '../publisherGroups.js';
 
 /** Which side of a message an actor is: sending (delivery) or receiving (execution). */
 export const ActorKind = { Delivery: 'delivery', Execution: 'execution' } as const;
@@ -27,7 +28,7 @@ export interface ActorEntry {
   method: string;
   /** The other node: the receiver of a delivery, the sender of an execution. */
   peer: string;
-  /** Path of the process that owns the actor, e.g. `root/publishers/ship1.EventACK.TextLogging`. */
+  /** Path of the process that owns the actor, e.g. `root/publishers/g03/ship1.EventACK.TextLogging`. */
   process: string;
   /** The machine's (top-level) state. */
   state: string;
@@ -117,9 +118,9 @@ export function methodOfSubject(subject: string): string {
   return subject.slice(subject.lastIndexOf('.') + 1);
 }
 
-/** Path of the publisher process of a subject. */
+/** Path of the publisher process of a subject (under its group supervisor, see publisherGroups.ts). */
 export function publisherPath(subject: string): string {
-  return `root/publishers/${subject}`;
+  return `root/publishers/${publisherGroupOf(subject)}/${subject}`;
 }
 
 /** Path of the subscriber process of a method. */

@@ -19,7 +19,7 @@ export type MachineName = 'supervisor' | 'delivery' | 'execution';
 
 /** One box of the tree. */
 export interface TreeNode {
-  /** Unique path, e.g. `root/publishers/ship1.EventACK.TextLogging`. */
+  /** Unique path, e.g. `root/publishers/g03/ship1.EventACK.TextLogging`. */
   path: string;
   /** The actor id (child id; the node name for the root). */
   id: string;
@@ -201,8 +201,14 @@ export function buildView(o: ViewOptions): InspectorView {
         messages: group(p) ?? { active: 0, byState: stateCounts(items), items: [], total: 0 },
       });
     }
+    // Publisher groups without publishers are an implementation detail (see publisherGroups.ts): not shown.
+    if (path === 'root/publishers')
+      children = children.filter((c) => c.kind !== 'supervisor' || c.children?.length || c.hiddenChildren || c.health);
     const before = children.length;
-    children = children.filter((c) => c.kind !== 'process' || matches(filter, c.path, groups.get(c.path)) || c.children?.length);
+    // Under a filter, a supervisor stays only when something below it matches (the publisher groups).
+    children = children.filter((c) =>
+      c.kind === 'process' ? matches(filter, c.path, groups.get(c.path)) : !filter || Boolean(c.children?.length),
+    );
     let hidden = before - children.length;
     if (children.length > maxProcesses) {
       // Busy processes first, then by name, so the cap drops the idle ones.

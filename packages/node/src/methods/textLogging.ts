@@ -20,6 +20,8 @@ export function textFileOf(dataFolder: string, m: WireMessage, subject: string):
 /** Appends the text (the request's output for a reply) to the message's file. */
 export const textLogging: MethodHandler = {
   idempotent: true,
+  // The file is always under <fromNode>/ (see replyFile).
+  perSender: true,
   prepare: async ({ services, message, subject }) => appendStart(await replyFile(services.config, message, subject)),
   async run({ message, progress }) {
     await appendAt(progress as AppendProgress, textOf(message));

@@ -74,4 +74,11 @@ export interface MethodHandler {
   timeLimitMs?(message: WireMessage): number;
   /** Runs a row of queued messages at once; only for idempotent methods (see {@link BatchRunner}). */
   batch?: BatchRunner;
+  /**
+   * True when what a message does touches only things of its sender (its
+   * own files): the order is then kept per sender and subject, and messages
+   * of different senders run side by side. Otherwise one at a time per
+   * subject, whoever sent them. @defaultValue false
+   */
+  perSender?: boolean;
 }
