@@ -295,21 +295,27 @@ export class Publisher {
         attempts: out.attempts,
         finishedAt: Date.now(),
       };
-      await s.journal.updateOutbox(id, {
+      const recorded = s.journal.updateOutbox(id, {
         ...patch,
         ...(out.reply ? { reply: out.reply } : {}),
         ...(out.lastError !== undefined ? { lastError: out.lastError } : {}),
       });
-      s.events.emit('delivery', {
-        id,
-        subject,
-        message: m,
-        state: out.status,
-        attempts: out.attempts,
-        time: Date.now(),
-        ...(out.reply ? { reply: out.reply } : {}),
-        ...(out.lastError !== undefined ? { lastError: out.lastError } : {}),
-      });
+      const event = () =>
+        s.events.emit('delivery', {
+          id,
+          subject,
+          message: m,
+          state: out.status,
+          attempts: out.attempts,
+          time: Date.now(),
+          ...(out.reply ? { reply: out.reply } : {}),
+          ...(out.lastError !== undefined ? { lastError: out.lastError } : {}),
+        });
+      // An ACK is a fact the moment it arrives (whoever waits for the result gets it at once); giving
+      // up is our own decision, told once it is recorded. Either way nothing else happens before the commit.
+      if (out.status === 'delivered') event();
+      await recorded;
+      if (out.status !== 'delivered') event();
       const audit = { event: out.status, id, subject, attempts: out.attempts } as const;
       s.audit.append([
         { ...audit, ...(out.reply ? { status: out.reply.status } : {}), ...(out.lastError ? { error: out.lastError } : {}) },
