@@ -34,6 +34,7 @@ export {
 export {
   SIGNATURE_FIELD,
   canonicalJson,
+  signedJson,
   signedBytes,
   signMessage,
   verifyMessage,

@@ -36,6 +36,21 @@ export function signMessage(message: Record<string, unknown>, privateKey: KeyObj
   return sign(null, signedBytes(message), privateKey).toString('base64');
 }
 
+/**
+ * The signed wire text of `message` in one pass: its canonical JSON (without
+ * any old signature) with the signature added as the last field. The
+ * receiver canonicalises what it parses, so this verifies like
+ * {@link signMessage}'s signature on any serialisation.
+ */
+export function signedJson(message: Record<string, unknown>, privateKey: KeyObject): string {
+  const copy: Record<string, unknown> = { ...message };
+  delete copy[SIGNATURE_FIELD];
+  const canonical = canonicalJson(copy);
+  const signature = sign(null, Buffer.from(canonical, 'utf8'), privateKey).toString('base64');
+  const field = `${JSON.stringify(SIGNATURE_FIELD)}:${JSON.stringify(signature)}`;
+  return canonical === '{}' ? `{${field}}` : `${canonical.slice(0, -1)},${field}}`;
+}
+
 /** Whether `signature` (base64) over `message` verifies against `publicKey`. Never throws. */
 export function verifyMessage(message: Record<string, unknown>, signature: unknown, publicKey: KeyObject): boolean {
   if (typeof signature !== 'string' || signature.length === 0 || signature.length > 200) return false;

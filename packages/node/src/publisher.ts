@@ -12,7 +12,8 @@
  * answering (no ACK in time, or nobody listening), the window closes to the
  * oldest message alone and the others are withdrawn (their sends not
  * counted), so an unreachable node uses up the retries of one message at a
- * time, as with stop-and-wait; the first ACK opens the window again.
+ * time, as with stop-and-wait. The window starts at a few messages and
+ * grows by one with every ACK, up to `orderedWindow`.
  */
 import { mkdir, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -55,6 +56,9 @@ interface Active {
   actor: DeliveryActor;
 }
 
+/** Messages in flight on an ordered subject before its first ACK (see `cwnd`). */
+const initialWindow = 4;
+
 /** How many open messages are read from the journal at a time. */
 const loadWindow = 256;
 
@@ -70,8 +74,12 @@ export class Publisher {
   /** Deliveries in flight, in send order. */
   private readonly active = new Map<string, Active>();
   private readonly windowSize: number;
-  /** The receiver stopped answering: only the oldest message is in flight until an ACK comes. */
-  private probing = false;
+  /**
+   * Messages allowed in flight now, up to `windowSize`: it starts small and
+   * grows by one with every ACK (so it doubles every round trip), and drops
+   * to 1 when the receiver stops answering (see closeWindow).
+   */
+  private cwnd: number;
   /** Appends of command output to `<subject>.log`, one after another so they keep the message order. */
   private outputWrites: Promise<void> = Promise.resolve();
   private idleTimer?: NodeJS.Timeout;
@@ -84,6 +92,8 @@ export class Publisher {
     this.wantsAck = parsed ? kindWantsAck(parsed.kind) : true;
     // Without ACKs nothing can be resent in order, so NACK ordered subjects stay stop-and-wait.
     this.windowSize = !this.ordered ? this.s.config.noseqConcurrency : this.wantsAck ? this.s.config.orderedWindow : 1;
+    // A node restarting with thousands of subjects to resume sends a few of each first, not all at once.
+    this.cwnd = this.ordered ? Math.min(initialWindow, this.windowSize) : this.windowSize;
   }
 
   /** Loads the subject's unfinished messages and starts sending. */
@@ -123,7 +133,7 @@ export class Publisher {
   }
 
   private pump(): void {
-    const limit = this.probing ? 1 : this.windowSize;
+    const limit = this.cwnd;
     while (!this.stopped && this.active.size < limit) {
       if (this.queue.length === 0) this.refill();
       const rec = this.queue.shift();
@@ -257,10 +267,10 @@ export class Publisher {
    */
   private closeWindow(): void {
     if (!this.ordered || this.windowSize === 1 || this.active.size <= 1) {
-      this.probing = this.ordered && this.windowSize > 1;
+      if (this.ordered) this.cwnd = 1;
       return;
     }
-    this.probing = true;
+    this.cwnd = 1;
     let oldest: Active | undefined;
     for (const a of this.active.values()) if (!oldest || a.rec.seq < oldest.rec.seq) oldest = a;
     const withdrawn: OutboxRecord[] = [];
@@ -285,7 +295,7 @@ export class Publisher {
     const { id, message: m, subject } = rec;
     this.active.delete(id);
     // An ACK opens the window again; giving up on a message means the receiver is not answering.
-    if (out.status === 'delivered') this.probing = false;
+    if (out.status === 'delivered') this.cwnd = Math.min(this.windowSize, this.cwnd + 1);
     else this.closeWindow();
     this.opts.acks.unregister(id);
     s.metrics.inflight.dec();
@@ -317,7 +327,7 @@ export class Publisher {
       await recorded;
       if (out.status !== 'delivered') event();
       const audit = { event: out.status, id, subject, attempts: out.attempts } as const;
-      s.audit.append([
+      s.audit.appendSoon([
         { ...audit, ...(out.reply ? { status: out.reply.status } : {}), ...(out.lastError ? { error: out.lastError } : {}) },
       ]);
       const isErrorLog = m.method === 'ErrorLog' || m.method === 'REQErrorLog';

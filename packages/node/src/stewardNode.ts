@@ -463,6 +463,7 @@ export class StewardNode {
         // closing below commits what is left
       }
       this.journal?.close();
+      this.services?.audit.flush();
       this.log.info(`node ${this.config.node} stopped`);
       this.resolveExit(code);
     })();

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { canonicalJson, publicKeyToText, signMessage, verifyMessage } from '@steward/core';
+import { canonicalJson, publicKeyToText, signedJson, signMessage, verifyMessage } from '@steward/core';
 import { aclRefusal, parseAcl } from '../src/security/acl.js';
 import { brokerConnectOptions, describeBrokerAuth, redactSecrets } from '../src/security/brokerAuth.js';
 import { decideKey, KeyStatus, readRegistry, recordHelloKey } from '../src/security/keyRegistry.js';
@@ -42,6 +42,20 @@ describe('signatures', () => {
     assert.equal(verifyMessage(msg, 'AAAA', publicKey), false);
     assert.equal(verifyMessage(msg, undefined, publicKey), false);
     assert.equal(verifyMessage(msg, signature, generateKeyPairSync('ed25519').publicKey), false);
+  });
+
+  it('signs in one pass into wire text that parses back to the message and verifies', () => {
+    const withOld = { ...msg, signature: 'old', note: undefined, data: ['a "quoted" ü', 'x'] };
+    const text = signedJson(withOld, privateKey);
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    assert.notEqual(parsed.signature, 'old');
+    const { signature, ...rest } = parsed;
+    assert.deepEqual(rest, { ...msg, data: ['a "quoted" ü', 'x'] });
+    assert.ok(verifyMessage(parsed, signature, publicKey));
+    assert.equal(signature, signMessage(withOld, privateKey), 'the same signature as signMessage');
+    assert.equal(verifyMessage({ ...parsed, toNode: 'ship2' }, signature, publicKey), false);
+    const empty = JSON.parse(signedJson({}, privateKey)) as Record<string, unknown>;
+    assert.ok(verifyMessage(empty, empty.signature, publicKey));
   });
 });
 

@@ -4,7 +4,7 @@
  * the pushes of the approved key set to every node.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { DataShape, methodInfo, publicKeyFromText, signMessage, verifyMessage, type WireMessage } from '@steward/core';
+import { DataShape, methodInfo, publicKeyFromText, signedJson, verifyMessage, type WireMessage } from '@steward/core';
 import { statSync } from 'node:fs';
 import type { NodeConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -62,11 +62,8 @@ export class NodeSecurity {
    * outbox (retries -1) still arrives valid, while a captured copy expires.
    */
   payload(m: WireMessage): Uint8Array {
-    const obj = JSON.parse(JSON.stringify(m)) as Record<string, unknown>;
-    delete obj.signature;
-    obj.expiresAt = Date.now() + this.c.messageMaxAge * 1000;
-    obj.signature = signMessage(obj, this.keys.privateKey);
-    return new TextEncoder().encode(JSON.stringify(obj));
+    const obj = { ...m, expiresAt: Date.now() + this.c.messageMaxAge * 1000 } as Record<string, unknown>;
+    return Buffer.from(signedJson(obj, this.keys.privateKey), 'utf8');
   }
 
   /**
