@@ -18,6 +18,8 @@ import {
   startNode,
   tailLines,
   waitFor,
+  inboxRows,
+  outboxRows,
   type NatsServerHandle,
   type NodeHandle,
 } from './helpers/index.js';
@@ -98,7 +100,15 @@ describe(`fuzz (seed ${seed}, ${cases} cases per input)`, () => {
         const marks = () => readFileOr(file).match(/fuzz-\d+\n/g) ?? [];
         await waitFor(() => marks().length >= lines, {
           timeoutMs: 240_000,
-          message: () => `${marks().length}/${lines} delivered;\n${tailLines(central.log(), 10)}`,
+          message: () => {
+            // Where the missing ones are: unfinished on the sending side, or received and not run.
+            const open = outboxRows(central).filter((r) => r.subject === 'central.EventACK.TextLogging' && r.state !== 'delivered');
+            const unrun = inboxRows(central).filter((r) => r.subject === 'central.EventACK.TextLogging' && r.state !== 'succeeded');
+            return (
+              `${marks().length}/${lines} delivered; outbox not delivered: ${JSON.stringify(open.map((r) => [r.id, r.state, r.attempts, r.lastError]))}; ` +
+              `inbox not succeeded: ${JSON.stringify(unrun.map((r) => [r.id, r.state, r.result]))};\n${tailLines(central.log(), 10)}`
+            );
+          },
         });
         const got = marks();
         assert.equal(new Set(got).size, got.length, 'no entry delivered twice');

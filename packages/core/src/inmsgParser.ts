@@ -237,16 +237,35 @@ function pushEntries(
   if (spans.length !== value.length) {
     throw new Error(`inmsgParser: found ${spans.length} elements, JSON.parse found ${value.length}`);
   }
-  spans.forEach(([from, to], entryIndex) => {
-    const line = lineOf(layout, from);
+  spans.forEach(([from, to], i) => {
+    const element: unknown = value[i];
+    // An array of objects inside the array (`[[{…}]]`, or a stray "[" left open on an earlier line in
+    // front of a valid line): its messages are taken one by one, instead of the whole being refused.
+    if (Array.isArray(element) && element.length > 0 && element.every(isPlainObject)) {
+      const before = entries.length;
+      pushEntries(src, layout, from, to - 1, element, valueIndex, entries);
+      for (let k = before; k < entries.length; k++) entries[k]!.entryIndex = nextEntryIndex(entries, valueIndex, k);
+      return;
+    }
     entries.push({
-      value: value[entryIndex],
+      value: element,
       valueIndex,
-      entryIndex,
-      line,
+      entryIndex: nextEntryIndex(entries, valueIndex, entries.length),
+      line: lineOf(layout, from),
       text: src.slice(from, to),
     });
   });
+}
+
+function isPlainObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The entry number of the entry at `at` among those of value `valueIndex` before it. */
+function nextEntryIndex(entries: ParsedEntry[], valueIndex: number, at: number): number {
+  let n = 0;
+  for (let k = at - 1; k >= 0 && entries[k]!.valueIndex === valueIndex; k--) n++;
+  return n;
 }
 
 /**

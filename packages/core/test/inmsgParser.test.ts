@@ -218,6 +218,27 @@ describe('parseInmsg: several values in one file', () => {
     });
   });
 
+  it('takes the messages of an array of messages nested in the array, one by one', () => {
+    const result = parseInmsg('[[{"toNode": "a"}, {"toNode": "b"}], {"toNode": "c"}]');
+    assert.deepEqual(result.failures, []);
+    assert.deepEqual(
+      result.entries.map((e) => [e.valueIndex, e.entryIndex, e.value, e.text]),
+      [
+        [0, 0, { toNode: 'a' }, '{"toNode": "a"}'],
+        [0, 1, { toNode: 'b' }, '{"toNode": "b"}'],
+        [0, 2, { toNode: 'c' }, '{"toNode": "c"}'],
+      ],
+    );
+  });
+
+  it('does not lose a valid line between a stray "[" and a stray "]" on the lines around it', () => {
+    // Found by the fuzz test: garbage ending in "[", a blank line, a valid entry, then a line starting with "]".
+    const valid = '[{"toNode":"central","method":"TextLogging","data":["fuzz-467\\n"]}]';
+    const result = parseInmsg(`x[\n   \n${valid}\n]{"toNode":"ship1"},{"toNode":"c"}]\n`);
+    assert.deepEqual(result.entries[0]?.value, { toNode: 'central', method: 'TextLogging', data: ['fuzz-467\n'] });
+    assert.equal(result.entries[0]?.line, 3);
+  });
+
   it('returns elements that are not objects as entries, for the validator to refuse', () => {
     const result = parseInmsg('[1, "two", null, [3, {"x": ","}], {"toNode": "a"}]');
     assert.deepEqual(result.failures, []);
