@@ -493,7 +493,7 @@ export class Subscriber {
       });
     }
     // (An idempotent method without progress stays "received" until it ends: run again after a crash, same result.)
-    return handler.run({ ...base, signal, progress, emit: replyEmitter(s, m) });
+    return handler.run({ ...base, signal, progress, resumed: storedProgress !== undefined, emit: replyEmitter(s, m) });
   }
 
   /** Runs one message through its execution actor; resolves when it has replied. Never rejects. */

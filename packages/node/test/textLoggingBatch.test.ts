@@ -68,6 +68,16 @@ describe('TextLogging batches', () => {
     });
   });
 
+  it('keeps what another writer appended after the size was recorded (no cut-back outside a resumed run)', async () => {
+    writeFileSync(file, 'before\n');
+    const ctxs = ['a\n', 'b\n'].map((t, i) => ctx(msg(`w${i}`, t)));
+    const progress = await batch.prepare(ctxs);
+    // ErrorLog and REQErrorLog, say, append to one file from two lanes.
+    writeFileSync(file, 'other writer\n', { flag: 'a' });
+    await batch.run(ctxs.map((c, i) => ({ ctx: c, progress: progress[i] })));
+    assert.equal(readFileSync(file, 'utf8'), 'before\nother writer\na\nb\n');
+  });
+
   it('gives the same file when a crash cut the batch anywhere and each message is re-run alone', async () => {
     for (let cut = 0; cut <= expectedBytes.length; cut += 3) {
       writeFileSync(file, 'before\n');
@@ -78,7 +88,13 @@ describe('TextLogging batches', () => {
       truncateSync(file, Buffer.byteLength('before\n') + cut);
       // Recovery re-runs every message still marked running, in order, with its own progress.
       for (let i = 0; i < ctxs.length; i++) {
-        await textLogging.run({ ...ctxs[i]!, progress: progress[i], signal: new AbortController().signal, emit: async () => {} });
+        await textLogging.run({
+          ...ctxs[i]!,
+          progress: progress[i],
+          resumed: true,
+          signal: new AbortController().signal,
+          emit: async () => {},
+        });
       }
       assert.deepEqual(readFileSync(file), Buffer.concat([Buffer.from('before\n'), expectedBytes]), `cut after ${cut} bytes`);
     }

@@ -10,10 +10,10 @@ import type { MethodHandler } from './types.js';
 export const errorLog: MethodHandler = {
   idempotent: true,
   prepare: ({ services }) => appendStart(join(services.config.dataFolder, 'errorLog.log')),
-  async run({ message, progress }) {
+  async run({ message, progress, resumed }) {
     // The time is the report's, not the arrival's, so a re-run writes the same line.
     const text = message.data.join(' ').replace(/\s+$/, '');
-    await appendAt(progress as AppendProgress, `${new Date(message.createdAt).toISOString()} ${message.fromNode}: ${text}\n`);
+    await appendAt(progress as AppendProgress, `${new Date(message.createdAt).toISOString()} ${message.fromNode}: ${text}\n`, resumed);
     return { ok: true, output: '' };
   },
 };

@@ -23,15 +23,21 @@ export async function appendStart(file: string): Promise<AppendProgress> {
   }
 }
 
-/** Appends `text` at the recorded position (see module doc). */
-export async function appendAt(progress: AppendProgress, text: string | Uint8Array): Promise<void> {
+/**
+ * Appends `text`. When `resumed` (a re-run after a crash), first cuts the
+ * file back to the recorded size, undoing what the cut run wrote (see module
+ * doc). A normal run never cuts: another writer of the same file (ErrorLog
+ * and REQErrorLog share errorLog.log) may have appended since the size was
+ * recorded.
+ */
+export async function appendAt(progress: AppendProgress, text: string | Uint8Array, resumed = false): Promise<void> {
   await mkdir(dirname(progress.file), { recursive: true });
   // Never through a symbolic link: a link planted at the file's place could point anywhere.
   const fh = await open(progress.file, appendNoFollow);
   try {
     const { size } = await fh.stat();
-    // Longer than recorded: a previous run of this same append got (partly) in before a crash.
-    if (size > progress.size) await fh.truncate(progress.size);
+    // Resumed and longer than recorded: the cut run of this same append got (partly) in before the crash.
+    if (resumed && size > progress.size) await fh.truncate(progress.size);
     await fh.appendFile(text);
     await fh.datasync();
   } finally {

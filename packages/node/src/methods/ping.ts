@@ -12,10 +12,10 @@ import { replyFile } from './writePath.js';
 export const ping: MethodHandler = {
   idempotent: true,
   prepare: async ({ services, message, subject }) => appendStart(await replyFile(services.config, message, subject)),
-  async run({ services, message, progress }) {
+  async run({ services, message, progress, resumed }) {
     // The times are the message's, so a re-run writes the same line.
     const sent = new Date(message.createdAt).toISOString();
-    await appendAt(progress as AppendProgress, `${sent} ping from ${message.fromNode} (id ${message.id})\n`);
+    await appendAt(progress as AppendProgress, `${sent} ping from ${message.fromNode} (id ${message.id})\n`, resumed);
     return { ok: true, output: `${sent} pong from ${services.config.node} (ping id ${message.id})\n` };
   },
 };

@@ -65,7 +65,7 @@ async function runOnce(inner: MethodHandler, ctx: Parameters<MethodHandler['run'
   try {
     const base = { services: ctx.services, message: m, subject: ctx.subject };
     const progress = inner.prepare ? await inner.prepare(base) : undefined;
-    const outcome = await inner.run({ ...ctx, signal: abort.signal, progress });
+    const outcome = await inner.run({ ...ctx, signal: abort.signal, progress, resumed: false });
     if (timedOut) return { ...outcome, ok: false, error: `killed: ran longer than methodTimeout ${m.methodTimeout}s` };
     return outcome;
   } catch (err) {

@@ -23,8 +23,8 @@ export const textLogging: MethodHandler = {
   // The file is always under <fromNode>/ (see replyFile).
   perSender: true,
   prepare: async ({ services, message, subject }) => appendStart(await replyFile(services.config, message, subject)),
-  async run({ message, progress }) {
-    await appendAt(progress as AppendProgress, textOf(message));
+  async run({ message, progress, resumed }) {
+    await appendAt(progress as AppendProgress, textOf(message), resumed);
     return { ok: true, output: '' };
   },
   batch: {

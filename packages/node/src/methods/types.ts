@@ -15,6 +15,12 @@ export interface MethodContext {
   /** What {@link MethodHandler.prepare} returned, stored durably before the run. */
   progress: unknown;
   /**
+   * True when this run resumes an execution that a crash interrupted (its
+   * progress was read back from the journal): an idempotent method first
+   * undoes what the cut run may have done. @defaultValue false
+   */
+  resumed?: boolean;
+  /**
    * Sends `text` back at once as a reply message of its own (streaming
    * methods: one per line). Resolves once the reply is journaled; replies
    * leave in the order they were emitted. Does nothing when the message
