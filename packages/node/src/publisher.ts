@@ -207,7 +207,10 @@ export class Publisher {
     this.active.set(id, { rec, actor });
     s.metrics.inflight.inc();
     this.opts.acks.register(id, (e) => {
-      if (e.type === 'NO_RESPONDERS') this.closeWindow();
+      if (e.type === 'NO_RESPONDERS') {
+        this.closeWindow();
+        if (!this.active.has(id)) return; // withdrawn: it waits in the queue, not for this answer
+      }
       actor.send(e.type === 'ACK' && e.reply.status === 'running' ? { type: 'RUNNING' } : e);
     });
     let lastState: string | undefined;

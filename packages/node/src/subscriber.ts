@@ -69,7 +69,7 @@ interface LaneItem {
 /** At most this many queued messages run as one batch. */
 const maxBatch = 512;
 
-/** Messages held back waiting for their predecessor, at most (more are dropped: the sender resends them). */
+/** Messages held back waiting for their predecessor, at most (beyond it the oldest is dropped: its sender resends it). */
 const maxHeld = 4096;
 /** Refused message ids remembered, so a message that follows one is not held for it. */
 const maxRefused = 1024;
