@@ -73,11 +73,16 @@ export class SupervisorProcessTable implements ProcessTable {
   }
 
   private supervisor(path: string): AnyActorRef {
-    let ref = this.opts.root();
-    for (const part of path.split('/')) ref = (ref?.getSnapshot() as SupervisorSnapshotLike | undefined)?.children?.[part];
+    const ref = actorAt(this.opts.root(), path.split('/'));
     if (!ref) throw new Error(`no supervisor "${path}"`);
     return ref;
   }
+}
+
+/** The running actor at `path` (a child id per level) below `ref`, if there is one. */
+export function actorAt(ref: AnyActorRef | undefined, path: readonly string[]): AnyActorRef | undefined {
+  for (const id of path) ref = (ref?.getSnapshot() as SupervisorSnapshotLike | undefined)?.children?.[id];
+  return ref;
 }
 
 function walk(ref: AnyActorRef, prefix: string, out: ProcessEntry[]): void {

@@ -269,11 +269,9 @@ export class Publisher {
    * message at a time probes the link (see the header comment).
    */
   private closeWindow(): void {
-    if (!this.ordered || this.windowSize === 1 || this.active.size <= 1) {
-      if (this.ordered) this.cwnd = 1;
-      return;
-    }
+    if (!this.ordered || this.windowSize === 1) return;
     this.cwnd = 1;
+    if (this.active.size <= 1) return;
     let oldest: Active | undefined;
     for (const a of this.active.values()) if (!oldest || a.rec.seq < oldest.rec.seq) oldest = a;
     const withdrawn: OutboxRecord[] = [];

@@ -18,7 +18,7 @@
  */
 import inspector from 'node:inspector';
 import { join } from 'node:path';
-import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import {
   Journal,
   methodInfo,
@@ -42,7 +42,7 @@ import { createLogger, setSubjectResolver, type LogFormat, type Logger } from '.
 import { methodHandlers } from './methods/index.js';
 import { Metrics } from './metrics.js';
 import { bindMetricSources, serveMetrics } from './metricsSources.js';
-import { SupervisorProcessTable } from './processTable.js';
+import { actorAt, SupervisorProcessTable } from './processTable.js';
 import { Publisher } from './publisher.js';
 import { publisherGroupIds, publisherGroupOf } from './publisherGroups.js';
 import { ReadFolderWatcher } from './readFolder.js';
@@ -284,12 +284,11 @@ export class StewardNode {
 
     /** Starts the publishers of `subjects`; with `wake`, also wakes those already running (they have new messages). */
     const startPublishers = (subjects: Iterable<string>, wake: boolean): void => {
-      const publishers = this.root?.getSnapshot().children.publishers as AnyActorRef | undefined;
-      const groups = childrenOf(publishers);
+      const publishers = actorAt(this.root, ['publishers']);
       for (const subject of subjects) {
         // A group restarting right now misses the wake; the housekeeping sweep starts the publisher later.
-        const group = groups?.[publisherGroupOf(subject)];
-        if (!wake && childrenOf(group)?.[subject]) continue;
+        const group = actorAt(publishers, [publisherGroupOf(subject)]);
+        if (!wake && actorAt(group, [subject])) continue;
         group?.send({ type: 'START_CHILD', spec: { id: subject, logic: publisherLogic, input: { subject } } });
       }
     };
@@ -469,9 +468,4 @@ export class StewardNode {
     })();
     return this.stopping;
   }
-}
-
-/** The children of a supervisor actor, by id. */
-function childrenOf(ref: AnyActorRef | undefined): Record<string, AnyActorRef | undefined> | undefined {
-  return (ref?.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> } | undefined)?.children;
 }

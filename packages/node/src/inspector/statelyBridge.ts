@@ -15,6 +15,7 @@ import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { deliveryMachine, executionMachine } from '@steward/core';
 import type { Logger } from '../logger.js';
 import type { DeliveryEvent, ExecutionEvent, NodeEvents } from '../nodeEvents.js';
+import { actorAt } from '../processTable.js';
 import { publisherGroupOf } from '../publisherGroups.js';
 
 /** Options of {@link attachStately}. */
@@ -180,10 +181,8 @@ export function attachStately(o: StatelyOptions): StatelyBridge {
   // Message actors: registered on their first event, then one snapshot per state.
   const refs = new Map<string, MessageRef>();
   const parentOf = (kind: 'delivery' | 'execution', e: DeliveryEvent | ExecutionEvent): { sessionId: string } | undefined => {
-    const childOf = (ref: AnyActorRef | undefined, id: string): AnyActorRef | undefined =>
-      (ref?.getSnapshot() as { children?: Record<string, AnyActorRef> } | undefined)?.children?.[id];
     const path = kind === 'delivery' ? ['publishers', publisherGroupOf(e.subject), e.subject] : ['subscribers', e.message.method];
-    const child = path.reduce<AnyActorRef | undefined>(childOf, o.root());
+    const child = actorAt(o.root(), path);
     return child ? { sessionId: child.sessionId } : undefined;
   };
   const forward = (kind: 'delivery' | 'execution', e: DeliveryEvent | ExecutionEvent, final: boolean, context: object) => {
