@@ -275,7 +275,7 @@ describe('seed methods between real nodes', () => {
     assert.ok(slow?.finishedAt != null && fast?.startedAt != null && fast.startedAt >= slow.finishedAt, JSON.stringify(runs));
   });
 
-  it('methodTimeout kills the whole process tree and reports timedOut', async () => {
+  it('methodTimeout kills the whole process tree and reports timedOut with the output printed before the kill', async () => {
     const tag = uniqueTag('mt');
     // Durations no other test uses, so the processes can be told apart machine-wide.
     const fraction = String(Math.floor(Math.random() * 1e6)).padStart(6, '0');
@@ -298,6 +298,8 @@ describe('seed methods between real nodes', () => {
     assert.ok(readFileOr(started, '(missing)') !== '(missing)', 'the command did start');
     assert.equal(result.reply?.status, 'timedOut');
     assert.match(result.reply?.error ?? '', /methodTimeout 2s/);
+    // What it printed before the kill comes back; what it would have printed after does not.
+    assert.match(result.reply?.output ?? '', new RegExp(`${tag}-started`));
     assert.equal((result.reply?.output ?? '').includes(`${tag}-never`), false);
     assert.equal(inbox(ship1).find((r) => r.id === result.id)?.state, 'timedOut');
     await waitFor(

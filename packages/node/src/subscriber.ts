@@ -456,7 +456,10 @@ export class Subscriber {
   }
 
   /** Executions under way, by message id: what the shared `method` and `reply` actors work on. */
-  private readonly runs = new Map<string, { m: WireMessage; subject: string; storedProgress: unknown; outcome?: Promise<MethodOutcome> }>();
+  private readonly runs = new Map<
+    string,
+    { m: WireMessage; subject: string; storedProgress: unknown; partial: string; outcome?: Promise<MethodOutcome> }
+  >();
 
   /** The execution machine with this subscriber's actors; built once, shared by every execution. */
   private readonly logic = executionMachine.provide({
@@ -464,7 +467,9 @@ export class Subscriber {
       method: fromPromise<MethodOutcome, { id: string }>(({ input, signal }) => this.runMethod(input.id, signal)),
       reply: fromPromise<void, ExecutionResult>(async ({ input }) => {
         const run = this.runs.get(input.id);
-        if (run) await this.finish(run.m, run.subject, input);
+        // Stopped by methodTimeout: what the method reported before the kill.
+        const stopped = input.status === 'timedOut' && input.output === '' && run?.partial;
+        if (run) await this.finish(run.m, run.subject, stopped ? { ...input, output: run.partial } : input);
       }),
     },
   });
@@ -493,7 +498,10 @@ export class Subscriber {
       });
     }
     // (An idempotent method without progress stays "received" until it ends: run again after a crash, same result.)
-    return handler.run({ ...base, signal, progress, resumed: storedProgress !== undefined, emit: replyEmitter(s, m) });
+    const onOutput = (chunk: string): void => {
+      run.partial += chunk;
+    };
+    return handler.run({ ...base, signal, progress, resumed: storedProgress !== undefined, emit: replyEmitter(s, m), onOutput });
   }
 
   /** Runs one message through its execution actor; resolves when it has replied. Never rejects. */
@@ -503,7 +511,7 @@ export class Subscriber {
     const handler = this.handlerFor(m);
     const pending = this.pending.get(m.id) ?? {};
     this.pending.set(m.id, pending);
-    this.runs.set(m.id, { m, subject, storedProgress, ...(outcome ? { outcome } : {}) });
+    this.runs.set(m.id, { m, subject, storedProgress, partial: '', ...(outcome ? { outcome } : {}) });
     const logic = this.logic;
     return new Promise<void>((resolve) => {
       const actor = createActor(logic, {

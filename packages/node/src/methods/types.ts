@@ -27,10 +27,16 @@ export interface MethodContext {
    * asks for no reply.
    */
   emit: (text: string) => Promise<void>;
+  /**
+   * Reports output as the method produces it. When methodTimeout stops the
+   * run, the reply carries what was reported (what `run` returns is used
+   * otherwise). @defaultValue not called: a stopped run answers with empty output
+   */
+  onOutput?: (chunk: string) => void;
 }
 
 /** What {@link MethodHandler.prepare} is given. */
-export type PrepareContext = Omit<MethodContext, 'signal' | 'progress' | 'emit'>;
+export type PrepareContext = Omit<MethodContext, 'signal' | 'progress' | 'emit' | 'onOutput'>;
 
 /**
  * How a method runs several consecutive messages of one ordered subject at
