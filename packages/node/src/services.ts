@@ -17,6 +17,7 @@ import type { AuditLog } from './audit.js';
 import type { BrokerConnection } from './broker.js';
 import type { NodeConfig } from './config.js';
 import type { ErrorKernel } from './errorKernel.js';
+import { KeyedLock } from './keyedLock.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { NodeEvents } from './nodeEvents.js';
@@ -43,6 +44,8 @@ export class NodeServices {
   onNewMessages: (subjects: string[]) => void = () => undefined;
   /** Live events of this node's actors (see {@link NodeEvents}). */
   readonly events = new NodeEvents();
+  /** Held by an append from its progress to its result, per file, across subscribers (see MethodHandler.appendsTo). */
+  readonly appendLocks = new KeyedLock();
   /** The node's supervised processes, for the REQOpProcess* methods; set by the node once its tree exists. */
   processes?: ProcessTable;
 

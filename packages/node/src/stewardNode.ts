@@ -48,7 +48,7 @@ import { publisherGroupIds, publisherGroupOf } from './publisherGroups.js';
 import { ReadFolderWatcher } from './readFolder.js';
 import { NodeServices } from './services.js';
 import { SocketApi } from './socketApi.js';
-import { Subscriber } from './subscriber.js';
+import { reserveInterruptedAppends, Subscriber } from './subscriber.js';
 import { brokerConnectOptions, describeBrokerAuth, redactSecrets } from './security/brokerAuth.js';
 import { NodeSecurity } from './security/nodeSecurity.js';
 import { stewardVersion } from './version.js';
@@ -167,6 +167,8 @@ export class StewardNode {
       const by = methodInfo(m)?.acceptedBy;
       return by === undefined || (by === 'errorLogger' ? c.centralErrorLogger : c.node === c.centralNodeName);
     });
+    // Before any subscriber runs: appends a crash cut resume first on their files.
+    reserveInterruptedAppends(s, methods);
     let markReady!: () => void;
     const ready = new Promise<void>((r) => (markReady = r));
     // "ready" also means `steward send` can reach the node (or that its socket was refused, and reported).

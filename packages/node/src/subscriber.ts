@@ -26,7 +26,7 @@ import {
   type WireMessage,
 } from '@steward/core';
 import { FailureKind } from './errorKernel.js';
-import { scheduled, type MethodHandler } from './methods/index.js';
+import { methodHandlers, scheduled, type MethodHandler } from './methods/index.js';
 import { buildReply, replyEmitter } from './replyMessage.js';
 import type { NodeSecurity } from './security/nodeSecurity.js';
 import type { NodeServices } from './services.js';
@@ -76,6 +76,32 @@ const maxRefused = 1024;
 
 /** Largest payload accepted on a subject, in bytes. */
 export const maxPayloadBytes = 8 * 1024 * 1024;
+
+/** The file `m` appends to, if its handler names one (see MethodHandler.appendsTo). */
+function appendTargetOf(handler: MethodHandler, s: NodeServices, m: WireMessage, subject: string): string | undefined {
+  try {
+    return handler.appendsTo?.({ services: s, message: m, subject });
+  } catch {
+    return undefined; // the run reports what is wrong with the message
+  }
+}
+
+/**
+ * At start-up, before any subscriber runs: every append that a crash cut
+ * (`running`, with its recorded size) takes its file first, in journal
+ * order, so no new append lands after the recorded size before the resumed
+ * run cuts the file back to it. Only for `methods` this node subscribes to:
+ * their subscribers claim the places when they resume them.
+ */
+export function reserveInterruptedAppends(s: NodeServices, methods: readonly string[]): void {
+  for (const rec of s.journal.openInbox()) {
+    if (rec.state !== InboxState.Running || rec.progress === undefined || rec.message.schedule) continue;
+    if (!methods.includes(rec.message.method)) continue;
+    const handler = methodHandlers.get(rec.message.method);
+    const file = handler && appendTargetOf(handler, s, rec.message, rec.subject);
+    if (file !== undefined) s.appendLocks.reserve(file, rec.id);
+  }
+}
 
 /** @internal */
 export class Subscriber {
@@ -370,7 +396,8 @@ export class Subscriber {
       lane.push({ m, subject, progress });
       if (!this.draining.has(key)) void this.drain(key, lane);
     } else {
-      void this.withSlot(() => this.execute(m, subject, progress));
+      const item = { m, subject, progress };
+      void this.withSlot(() => this.holdingFile(item, () => this.execute(m, subject, progress)));
     }
   }
 
@@ -380,13 +407,37 @@ export class Subscriber {
     try {
       while (lane.length > 0 && !this.stopped) {
         const group = this.takeBatch(lane);
-        if (group.length === 1) await this.execute(group[0]!.m, group[0]!.subject, group[0]!.progress);
-        else await this.executeBatch(group);
+        const head = group[0]!;
+        // A batch appends to one file: its head's.
+        await this.holdingFile(head, () =>
+          group.length === 1 ? this.execute(head.m, head.subject, head.progress) : this.executeBatch(group),
+        );
       }
     } finally {
       this.draining.delete(key);
       if (lane.length === 0 && this.lanes.get(key) === lane) this.lanes.delete(key);
     }
+  }
+
+  /**
+   * Runs `fn` (an execution, until it has replied) holding the file `item`
+   * appends to, if any: appends to one file from other subjects and methods
+   * wait (see MethodHandler.appendsTo).
+   */
+  private async holdingFile(item: LaneItem, fn: () => Promise<void>): Promise<void> {
+    const locks = this.s.appendLocks;
+    // An interrupted append reserved its file at start-up (see reserveInterruptedAppends).
+    const reserved = item.progress !== undefined ? locks.claim(item.m.id) : undefined;
+    if (reserved) {
+      const release = await reserved;
+      try {
+        return await fn();
+      } finally {
+        release();
+      }
+    }
+    const file = appendTargetOf(this.handlerFor(item.m), this.s, item.m, item.subject);
+    return file === undefined ? fn() : locks.with(file, fn);
   }
 
   /** The head of `lane`, with the messages after it that may run in one batch with it. */

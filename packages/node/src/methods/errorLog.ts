@@ -6,10 +6,15 @@ import { join } from 'node:path';
 import { appendAt, appendStart, type AppendProgress } from './fileAppend.js';
 import type { MethodHandler } from './types.js';
 
-/** Appends the error report to the central error log. */
+function errorLogFile(dataFolder: string): string {
+  return join(dataFolder, 'errorLog.log');
+}
+
+/** Appends the error report to the central error log (ErrorLog and REQErrorLog: one file, two subjects). */
 export const errorLog: MethodHandler = {
   idempotent: true,
-  prepare: ({ services }) => appendStart(join(services.config.dataFolder, 'errorLog.log')),
+  appendsTo: ({ services }) => errorLogFile(services.config.dataFolder),
+  prepare: ({ services }) => appendStart(errorLogFile(services.config.dataFolder)),
   async run({ message, progress, resumed }) {
     // The time is the report's, not the arrival's, so a re-run writes the same line.
     const text = message.data.join(' ').replace(/\s+$/, '');

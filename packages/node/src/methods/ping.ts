@@ -6,11 +6,12 @@
  */
 import { appendAt, appendStart, type AppendProgress } from './fileAppend.js';
 import type { MethodHandler } from './types.js';
-import { replyFile } from './writePath.js';
+import { replyFile, replyFilePath } from './writePath.js';
 
 /** Records the ping; the output is the pong text. */
 export const ping: MethodHandler = {
   idempotent: true,
+  appendsTo: ({ services, message, subject }) => replyFilePath(services.config, message, subject),
   prepare: async ({ services, message, subject }) => appendStart(await replyFile(services.config, message, subject)),
   async run({ services, message, progress, resumed }) {
     // The times are the message's, so a re-run writes the same line.

@@ -9,7 +9,7 @@ import type { WireMessage } from '@steward/core';
 import { textOf } from '../replyMessage.js';
 import { appendAt, appendStart, type AppendProgress } from './fileAppend.js';
 import type { MethodHandler } from './types.js';
-import { replyFile } from './writePath.js';
+import { replyFile, replyFilePath } from './writePath.js';
 
 /** The seed's file for a text message from `m.fromNode` on `subject` (no directory, no fileName). */
 export function textFileOf(dataFolder: string, m: WireMessage, subject: string): string {
@@ -22,6 +22,7 @@ export const textLogging: MethodHandler = {
   idempotent: true,
   // The file is always under <fromNode>/ (see replyFile).
   perSender: true,
+  appendsTo: ({ services, message, subject }) => replyFilePath(services.config, message, subject),
   prepare: async ({ services, message, subject }) => appendStart(await replyFile(services.config, message, subject)),
   async run({ message, progress, resumed }) {
     await appendAt(progress as AppendProgress, textOf(message), resumed);

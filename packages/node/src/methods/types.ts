@@ -93,4 +93,14 @@ export interface MethodHandler {
    * subject, whoever sent them. @defaultValue false
    */
   perSender?: boolean;
+  /**
+   * The file the message appends to (a key: the path as named, symlinks not
+   * resolved), for methods that resume an interrupted append by cutting the
+   * file back to its recorded size. Messages naming one file never run at
+   * the same time, whatever their subject or method: from the recorded size
+   * to the recorded result, the file is theirs, so a cut-back only ever
+   * removes the cut run's own bytes. Undefined: no such file (the run then
+   * fails on its own). @defaultValue none
+   */
+  appendsTo?(ctx: PrepareContext): string | undefined;
 }

@@ -93,6 +93,19 @@ export function rootAndParts(config: NodeConfig, base: string, path: string, fie
 }
 
 /**
+ * The path {@link replyFile} would give, without touching the disk; undefined
+ * when replyFile would refuse the message.
+ */
+export function replyFilePath(config: NodeConfig, m: WireMessage, subject: string): string | undefined {
+  try {
+    const { root, parts } = rootAndParts(config, config.dataFolder, m.directory ?? '', 'directory');
+    return join(root, ...parts, m.fromNode, m.fileName ?? `${subject}.log`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The file a reply method writes: `<dataFolder>/<directory>/<fromNode>/<fileName>`,
  * `fileName` defaulting to `<subject>.log` (the seed's TextLogging name).
  * Creates the folders; refuses paths that leave their root.
