@@ -77,6 +77,8 @@ const maxRefused = 1024;
 /** Largest payload accepted on a subject, in bytes. */
 export const maxPayloadBytes = 8 * 1024 * 1024;
 
+function noop(): void {}
+
 /** The file `m` appends to, if its handler names one (see MethodHandler.appendsTo). */
 function appendTargetOf(handler: MethodHandler, s: NodeServices, m: WireMessage, subject: string): string | undefined {
   try {
@@ -84,6 +86,21 @@ function appendTargetOf(handler: MethodHandler, s: NodeServices, m: WireMessage,
   } catch {
     return undefined; // the run reports what is wrong with the message
   }
+}
+
+/** The interrupted appends among `records` that will be resumed (not reported interrupted), with their files. */
+function resumedAppends(s: NodeServices, records: readonly InboxRecord[], methods: readonly string[]): { id: string; file: string }[] {
+  const found: { id: string; file: string }[] = [];
+  for (const rec of records) {
+    const m = rec.message;
+    if (rec.state !== InboxState.Running || rec.progress === undefined || m.schedule || !methods.includes(m.method)) continue;
+    const handler = methodHandlers.get(m.method);
+    // As recover() decides: a non-idempotent run is reported, not resumed.
+    if (!handler || (!handler.idempotent && !m.rerunInterrupted)) continue;
+    const file = appendTargetOf(handler, s, m, rec.subject);
+    if (file !== undefined) found.push({ id: rec.id, file });
+  }
+  return found;
 }
 
 /**
@@ -94,13 +111,7 @@ function appendTargetOf(handler: MethodHandler, s: NodeServices, m: WireMessage,
  * their subscribers claim the places when they resume them.
  */
 export function reserveInterruptedAppends(s: NodeServices, methods: readonly string[]): void {
-  for (const rec of s.journal.openInbox()) {
-    if (rec.state !== InboxState.Running || rec.progress === undefined || rec.message.schedule) continue;
-    if (!methods.includes(rec.message.method)) continue;
-    const handler = methodHandlers.get(rec.message.method);
-    const file = handler && appendTargetOf(handler, s, rec.message, rec.subject);
-    if (file !== undefined) s.appendLocks.reserve(file, rec.id);
-  }
+  for (const { id, file } of resumedAppends(s, s.journal.openInbox(), methods)) s.appendLocks.reserve(file, id);
 }
 
 /** @internal */
@@ -172,7 +183,12 @@ export class Subscriber {
   }
 
   private async recover(): Promise<void> {
-    for (const rec of this.s.journal.openInbox()) {
+    const open = this.s.journal.openInbox();
+    // A subscriber restarted by its supervisor: its cut appends go next on their files, before
+    // those already waiting (a no-op at start-up, where reserveInterruptedAppends reserved them).
+    // Reserved back to front, so they keep their journal order.
+    for (const { id, file } of resumedAppends(this.s, open, [this.opts.method]).reverse()) this.s.appendLocks.reserve(file, id, true);
+    for (const rec of open) {
       if (rec.message.method !== this.opts.method) continue;
       this.pending.set(rec.id, {});
       if (rec.state === InboxState.Running && !this.handlerFor(rec.message).idempotent && !rec.message.rerunInterrupted) {
@@ -397,7 +413,7 @@ export class Subscriber {
       if (!this.draining.has(key)) void this.drain(key, lane);
     } else {
       const item = { m, subject, progress };
-      void this.withSlot(() => this.holdingFile(item, () => this.execute(m, subject, progress)));
+      void this.withSlot(() => this.holdingFile([item], () => this.execute(m, subject, progress)));
     }
   }
 
@@ -409,7 +425,7 @@ export class Subscriber {
         const group = this.takeBatch(lane);
         const head = group[0]!;
         // A batch appends to one file: its head's.
-        await this.holdingFile(head, () =>
+        await this.holdingFile(group, () =>
           group.length === 1 ? this.execute(head.m, head.subject, head.progress) : this.executeBatch(group),
         );
       }
@@ -420,24 +436,28 @@ export class Subscriber {
   }
 
   /**
-   * Runs `fn` (an execution, until it has replied) holding the file `item`
-   * appends to, if any: appends to one file from other subjects and methods
-   * wait (see MethodHandler.appendsTo).
+   * Runs `fn` (the executions of `items`, until they have replied) holding
+   * the file the first item appends to, if any: appends to one file from
+   * other subjects and methods wait (see MethodHandler.appendsTo). The file
+   * is given up once their writes have ended too: an execution stopped by
+   * methodTimeout or by the subscriber stopping replies at once, while its
+   * write may still be under way.
    */
-  private async holdingFile(item: LaneItem, fn: () => Promise<void>): Promise<void> {
+  private async holdingFile(items: readonly LaneItem[], fn: () => Promise<void>): Promise<void> {
+    const head = items[0]!;
     const locks = this.s.appendLocks;
     // An interrupted append reserved its file at start-up (see reserveInterruptedAppends).
-    const reserved = item.progress !== undefined ? locks.claim(item.m.id) : undefined;
-    if (reserved) {
-      const release = await reserved;
-      try {
-        return await fn();
-      } finally {
-        release();
-      }
+    const reserved = head.progress !== undefined ? locks.claim(head.m.id) : undefined;
+    const file = reserved ? undefined : appendTargetOf(this.handlerFor(head.m), this.s, head.m, head.subject);
+    if (!reserved && file === undefined) return fn();
+    const release = await (reserved ?? locks.acquire(file!));
+    try {
+      await fn();
+      for (const { m } of items) await this.writing.get(m.id);
+    } finally {
+      for (const { m } of items) this.writing.delete(m.id);
+      release();
     }
-    const file = appendTargetOf(this.handlerFor(item.m), this.s, item.m, item.subject);
-    return file === undefined ? fn() : locks.with(file, fn);
   }
 
   /** The head of `lane`, with the messages after it that may run in one batch with it. */
@@ -482,7 +502,9 @@ export class Subscriber {
       items.map(({ m }, i) => s.journal.updateInbox(m.id, { state: InboxState.Running, startedAt, progress: progress[i] })),
     );
     const outcomes = marked.then(() => batch.run(ctxs.map((ctx, i) => ({ ctx, progress: progress[i] }))));
-    outcomes.catch(() => undefined); // each execution below reports it
+    // Each execution below reports a failure; the file stays taken until the write ends (see holdingFile).
+    const settled = outcomes.then(noop, noop);
+    if (this.handlerFor(items[0]!.m).appendsTo) this.writing.set(items[0]!.m.id, settled);
     await Promise.all(
       items.map(({ m, subject }, i) =>
         this.execute(
@@ -505,6 +527,9 @@ export class Subscriber {
       this.waiting.shift()?.();
     }
   }
+
+  /** Writes of appends under way, by message id (see holdingFile); settle, never reject. */
+  private readonly writing = new Map<string, Promise<void>>();
 
   /** Executions under way, by message id: what the shared `method` and `reply` actors work on. */
   private readonly runs = new Map<
@@ -552,7 +577,10 @@ export class Subscriber {
     const onOutput = (chunk: string): void => {
       run.partial += chunk;
     };
-    return handler.run({ ...base, signal, progress, resumed: storedProgress !== undefined, emit: replyEmitter(s, m), onOutput });
+    const running = handler.run({ ...base, signal, progress, resumed: storedProgress !== undefined, emit: replyEmitter(s, m), onOutput });
+    // Its file stays taken until the write ends, even if the execution is stopped first (see holdingFile).
+    if (handler.appendsTo) this.writing.set(id, running.then(noop, noop));
+    return running;
   }
 
   /** Runs one message through its execution actor; resolves when it has replied. Never rejects. */

@@ -78,3 +78,28 @@ describe('KeyedLock', () => {
     assert.equal(lock.size, 0);
   });
 });
+
+describe('KeyedLock front reservations', () => {
+  it('a front reservation is next in turn, before those already waiting, in the order reserved back to front', async () => {
+    const lock = new KeyedLock();
+    const log: string[] = [];
+    const holder = await lock.acquire('f');
+    const waiter = lock.with('f', async () => {
+      log.push('waiter');
+    });
+    // Reserved back to front, so r1 then r2 come next.
+    lock.reserve('f', 'r2', true);
+    lock.reserve('f', 'r1', true);
+    const run = (owner: string) =>
+      lock.claim(owner)!.then((release) => {
+        log.push(owner);
+        release();
+      });
+    const both = Promise.all([run('r2'), run('r1')]);
+    holder();
+    holder(); // a second call gives nothing up
+    await Promise.all([both, waiter]);
+    assert.deepEqual(log, ['r1', 'r2', 'waiter']);
+    assert.equal(lock.size, 0);
+  });
+});

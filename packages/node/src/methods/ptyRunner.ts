@@ -39,7 +39,9 @@ export async function runInPty(opts: PtyRunOptions): Promise<CommandResult> {
     if (truncated) return;
     if (Buffer.byteLength(output) + Buffer.byteLength(chunk) > max) {
       truncated = true;
-      output += `\n[steward: output truncated at ${max} bytes]\n`;
+      const marker = `\n[steward: output truncated at ${max} bytes]\n`;
+      output += marker;
+      opts.onOutput?.(marker);
       return;
     }
     output += chunk;

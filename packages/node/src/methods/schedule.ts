@@ -64,8 +64,14 @@ async function runOnce(inner: MethodHandler, ctx: Parameters<MethodHandler['run'
       : undefined;
   try {
     const base = { services: ctx.services, message: m, subject: ctx.subject };
-    const progress = inner.prepare ? await inner.prepare(base) : undefined;
-    const outcome = await inner.run({ ...ctx, signal: abort.signal, progress, resumed: false });
+    const once = async (): Promise<MethodOutcome> => {
+      const progress = inner.prepare ? await inner.prepare(base) : undefined;
+      // Each run's output goes back with emit(); none is gathered across runs (no onOutput).
+      return inner.run({ ...base, emit: ctx.emit, signal: abort.signal, progress, resumed: false });
+    };
+    // An append takes its file for the run, as an unscheduled one does (see MethodHandler.appendsTo).
+    const file = inner.appendsTo?.(base);
+    const outcome = file === undefined ? await once() : await ctx.services.appendLocks.with(file, once);
     if (timedOut) return { ...outcome, ok: false, error: `killed: ran longer than methodTimeout ${m.methodTimeout}s` };
     return outcome;
   } catch (err) {
