@@ -18,7 +18,7 @@
  * (or the read folder); any other link, and anything that is not a regular
  * file, is moved to `rejected/` unread (the link itself, never its target).
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher, type Stats } from 'node:fs';
 import { appendFile, lstat, mkdir, readdir, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -35,6 +35,14 @@ const pollMs = 1000;
 const settleMs = 100;
 /** An empty file younger than this may still be being written: it is left alone. */
 const emptyGraceMs = 5000;
+
+/** A file found in the folder: its name there, the path read (a link's target) and its state when found. */
+interface Found {
+  name: string;
+  path: string;
+  file: string;
+  st: Stats;
+}
 
 /** One entry of a file: its value and text, or why it could not be read. */
 interface FileEntry {
@@ -90,16 +98,37 @@ export class ReadFolderWatcher {
 
   private async scan(): Promise<void> {
     const names = (await readdir(this.folder)).filter((n) => !n.startsWith('.') && n !== readFolderRejected).sort();
+    const found: Found[] = [];
     for (const name of names) {
       if (this.stopped) return;
-      await this.take(name);
+      const f = await this.find(name);
+      if (f) found.push(f);
     }
+    if (found.length === 0) return;
+    // Let writers that are still writing finish: one wait for all the files found.
+    await new Promise((r) => setTimeout(r, settleMs));
+    let changing = false;
+    for (const f of found) {
+      if (this.stopped) return;
+      const now = await stat(f.file).catch(() => undefined);
+      if (!now) continue;
+      if (now.size !== f.st.size || now.mtimeMs !== f.st.mtimeMs) {
+        changing = true;
+        continue;
+      }
+      // An empty file may be one about to be written: the poll looks again.
+      if (now.size === 0 && Date.now() - now.mtimeMs < emptyGraceMs) continue;
+      await this.take(f.name, f.path, f.file, now);
+    }
+    // Still being written: look again once this scan is over (after another wait).
+    if (changing) this.check();
   }
 
-  private async take(name: string): Promise<void> {
+  /** A file of the folder that may be read (the target, for a link), with its size and time now; the rest is set aside. */
+  private async find(name: string): Promise<Found | undefined> {
     const path = join(this.folder, name);
     const link = await lstat(path).catch(() => undefined);
-    if (!link || link.isDirectory()) return;
+    if (!link || link.isDirectory()) return undefined;
     let file = path;
     if (link.isSymbolicLink()) {
       const target = await realpath(path).catch(() => undefined);
@@ -109,24 +138,19 @@ export class ReadFolderWatcher {
           name,
           `a symbolic link to ${target ?? 'nothing'}: only links to regular files inside the node folder are read`,
         );
-        return;
+        return undefined;
       }
       file = target;
     } else if (!link.isFile()) {
       await this.rejectFile(name, 'not a regular file');
-      return;
+      return undefined;
     }
-    // Let a writer that is still writing finish.
-    let st = await stat(file);
-    for (;;) {
-      await new Promise((r) => setTimeout(r, settleMs));
-      const now = await stat(file).catch(() => undefined);
-      if (!now) return;
-      if (now.size === st.size && now.mtimeMs === st.mtimeMs) break;
-      st = now;
-    }
-    if (st.size === 0 && Date.now() - st.mtimeMs < emptyGraceMs) return;
+    const st = await stat(file).catch(() => undefined);
+    return st ? { name, path, file, st } : undefined;
+  }
 
+  /** Journals the messages of a settled file, sets its bad entries aside, and removes it. */
+  private async take(name: string, path: string, file: string, st: Stats): Promise<void> {
     const content = await readFile(file, 'utf8');
     const entries = this.parse(name, content);
     const valid: SpecSubmission[] = [];
