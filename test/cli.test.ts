@@ -608,3 +608,31 @@ describe('fan-out to 20 nodes through the registry', () => {
     assert.match(glob.stdout, /Finished processing 19\/19 nodes: 19 ok/, show(glob));
   });
 });
+
+describe('the README quickstart', () => {
+  it('steward demo starts a broker and two nodes, delivers the seed examples and shows the command output', async () => {
+    const cwd = await makeTempDir('steward-demo-');
+    const r = await steward(['demo'], { cwd, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /CLICommand output from ship1/, show(r));
+    assert.match(r.stdout, /the demo worked: both messages were delivered, ACKed and journaled/, show(r));
+  });
+
+  it('steward --help and the client commands start without loading the node runtime', async () => {
+    // `send`, `status`, `jobs`, `nodes`, `keys` and `acl` import @steward/node/client only; `start` and `demo` load the rest on use.
+    const probe = `
+      const { default: Module } = await import('node:module');
+      await import(${JSON.stringify(join(process.cwd(), 'packages', 'cli', 'dist', 'main.js'))});
+      // CommonJS packages that only the runtime uses (the module cache lists CommonJS modules).
+      const heavy = Object.keys(Module._cache).filter((k) => /node_modules\\/(winston|prom-client)\\//.test(k));
+      console.log(JSON.stringify(heavy.length));`;
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', probe], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
+      child.on('error', reject);
+      child.on('close', () => resolve(text));
+    });
+    assert.equal(JSON.parse(out), 0, 'winston and prom-client modules loaded by the CLI entry');
+  });
+});

@@ -7,7 +7,7 @@
 import type { CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { aclPath, parseAcl, readAcl, writeAcl, type AclRule } from '@steward/node';
+import { aclPath, parseAcl, readAcl, writeAcl, type AclRule } from '@steward/node/client';
 
 const actions = ['show', 'set', 'add', 'remove'] as const;
 

@@ -6,7 +6,7 @@
 import { createConnection, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { parseResponseLine, runtimeSocketPath, socketFileName, type ReqId, type SocketResponse } from '@steward/node';
+import { parseResponseLine, runtimeSocketPath, socketFileName, type ReqId, type SocketResponse } from '@steward/node/client';
 import { ConnectionLostError, NoLocalNodeError } from './errors.js';
 
 /** Where to look for the local node's socket. */

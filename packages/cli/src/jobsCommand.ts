@@ -5,7 +5,7 @@
  */
 import type { Argv } from 'yargs';
 import { OutboxState } from '@steward/core';
-import { defaultJobsLimit, maxJobsLimit, type JobSummary } from '@steward/node';
+import { defaultJobsLimit, maxJobsLimit, type JobSummary } from '@steward/node/client';
 import { clientOptionNames, clientOptions, connectToNode, type NodeClient } from './clientSocket.js';
 import { exitCodeOfError, NodeFailedError } from './errors.js';
 import { ExitCode } from './exitCodes.js';

@@ -5,7 +5,7 @@
  * central notices within a second and pushes the approved set to every node.
  */
 import type { CommandModule } from 'yargs';
-import { decideKey, KeyStatus, loadOrCreateNodeKeys, readRegistry, registryPath } from '@steward/node';
+import { decideKey, KeyStatus, loadOrCreateNodeKeys, readRegistry, registryPath } from '@steward/node/client';
 import { resolve } from 'node:path';
 
 const actions = ['list', 'show', 'allow', 'deny', 'revoke'] as const;

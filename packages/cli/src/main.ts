@@ -2,11 +2,10 @@
  * The `steward` command line.
  */
 import yargs from 'yargs';
-import { stewardVersion } from '@steward/node';
+import { stewardVersion } from '@steward/node/client';
 import { UsageError } from './errors.js';
 import { normalizeGoFlags } from './argv.js';
 import { clientCommandOptionNames, clientCommands, normalizeClientArgs } from './clientCommands.js';
-import { runDemo } from './demoCommand.js';
 import { aclCommand } from './aclCommand.js';
 import { keysCommand } from './keysCommand.js';
 import { loadConfigFile, runStart, startOptionNames, startOptions } from './startCommand.js';
@@ -50,6 +49,8 @@ export async function main(argv: string[]): Promise<number> {
         'start a small local fleet (a broker, central and ship1), send a command and show its output',
         (y) => y.option('keep', { type: 'boolean', default: false, describe: 'keep the demo folder' }),
         async (a) => {
+          // Loaded on use: it needs the runtime's broker helpers.
+          const { runDemo } = await import('./demoCommand.js');
           code = await runDemo({ keep: a.keep });
         },
       )

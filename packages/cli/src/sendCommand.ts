@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { DataShape, MessageKind, methodInfo, parseInmsg, parseMessageSpec, ValidationError } from '@steward/core';
-import { maxMessagesPerRequest, type AcceptedMessage, type SocketResponse } from '@steward/node';
+import { maxMessagesPerRequest, type AcceptedMessage, type SocketResponse } from '@steward/node/client';
 import { clientOptionNames, clientOptions, connectToNode, type NodeClient } from './clientSocket.js';
 import { ConnectionLostError, exitCodeOfError, NodeFailedError, UsageError } from './errors.js';
 import { ExitCode } from './exitCodes.js';

@@ -4,7 +4,7 @@
  * ("Finished processing 20/20 nodes: 19 ok, 0 failed, 1 expired"), and the
  * exit code the outcomes add up to.
  */
-import { outcomeOf, type AcceptedMessage, type SendOutcome, type SendResult } from '@steward/node';
+import { outcomeOf, type AcceptedMessage, type SendOutcome, type SendResult } from '@steward/node/client';
 import { ExitCode } from './exitCodes.js';
 
 /** Where and how to print. */

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { nodeNameProblem } from '@steward/core';
-import { ConfigError, defaultConfig, StewardNode, type NodeConfig } from '@steward/node';
+import { ConfigError, defaultConfig, type NodeConfig } from '@steward/node/client';
 
 /** Exit codes of `steward start`. */
 export const StartExit = { Ok: 0, BadConfig: 2, StartFailed: 1 } as const;
@@ -377,6 +377,8 @@ export async function runStart(a: StartArgs): Promise<number> {
     console.error(`steward start: ${(err as Error).message}`);
     return StartExit.BadConfig;
   }
+  // The runtime is loaded only here: the other commands start without it.
+  const { StewardNode } = await import('@steward/node');
   const node = new StewardNode(config, { logFormat: a.logFormat });
   const onSignal = (sig: string) => {
     node.log.info(`received ${sig}`);

@@ -4,7 +4,7 @@
  * node sent), or its execution state and result (for one it received).
  */
 import type { Argv } from 'yargs';
-import { outcomeOf, type ReceivedStatus, type SentStatus } from '@steward/node';
+import { outcomeOf, type ReceivedStatus, type SentStatus } from '@steward/node/client';
 import { clientOptionNames, clientOptions, connectToNode, type NodeClient } from './clientSocket.js';
 import { exitCodeOfError, NodeFailedError } from './errors.js';
 import { ExitCode } from './exitCodes.js';

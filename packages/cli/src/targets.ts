@@ -5,7 +5,7 @@
  * are resolved against the node registry and match only alive nodes.
  */
 import { nodeNameProblem } from '@steward/core';
-import type { NodeStatus } from '@steward/node';
+import type { NodeStatus } from '@steward/node/client';
 import { UsageError } from './errors.js';
 
 /** Splits comma-separated target lists and drops repeats, keeping the first occurrence's order. */
