@@ -26,6 +26,7 @@ import {
   type WireMessage,
 } from '@steward/core';
 import { FailureKind } from './errorKernel.js';
+import { appendTargetOf } from './methods/fileAppend.js';
 import { methodHandlers, scheduled, type MethodHandler } from './methods/index.js';
 import { buildReply, replyEmitter } from './replyMessage.js';
 import type { NodeSecurity } from './security/nodeSecurity.js';
@@ -79,15 +80,6 @@ export const maxPayloadBytes = 8 * 1024 * 1024;
 
 function noop(): void {}
 
-/** The file `m` appends to, if its handler names one (see MethodHandler.appendsTo). */
-function appendTargetOf(handler: MethodHandler, s: NodeServices, m: WireMessage, subject: string): string | undefined {
-  try {
-    return handler.appendsTo?.({ services: s, message: m, subject });
-  } catch {
-    return undefined; // the run reports what is wrong with the message
-  }
-}
-
 /** The interrupted appends among `records` that will be resumed (not reported interrupted), with their files. */
 function resumedAppends(s: NodeServices, records: readonly InboxRecord[], methods: readonly string[]): { id: string; file: string }[] {
   const found: { id: string; file: string }[] = [];
@@ -97,7 +89,7 @@ function resumedAppends(s: NodeServices, records: readonly InboxRecord[], method
     const handler = methodHandlers.get(m.method);
     // As recover() decides: a non-idempotent run is reported, not resumed.
     if (!handler || (!handler.idempotent && !m.rerunInterrupted)) continue;
-    const file = appendTargetOf(handler, s, m, rec.subject);
+    const file = appendTargetOf(handler, { services: s, message: m, subject: rec.subject });
     if (file !== undefined) found.push({ id: rec.id, file });
   }
   return found;
@@ -448,7 +440,9 @@ export class Subscriber {
     const locks = this.s.appendLocks;
     // An interrupted append reserved its file at start-up (see reserveInterruptedAppends).
     const reserved = head.progress !== undefined ? locks.claim(head.m.id) : undefined;
-    const file = reserved ? undefined : appendTargetOf(this.handlerFor(head.m), this.s, head.m, head.subject);
+    const file = reserved
+      ? undefined
+      : appendTargetOf(this.handlerFor(head.m), { services: this.s, message: head.m, subject: head.subject });
     if (!reserved && file === undefined) return fn();
     const release = await (reserved ?? locks.acquire(file!));
     try {

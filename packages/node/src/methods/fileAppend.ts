@@ -5,6 +5,7 @@
  */
 import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { MethodHandler, PrepareContext } from './types.js';
 import { appendNoFollow } from './writePath.js';
 
 /** Where an append starts. */
@@ -26,9 +27,9 @@ export async function appendStart(file: string): Promise<AppendProgress> {
 /**
  * Appends `text`. When `resumed` (a re-run after a crash), first cuts the
  * file back to the recorded size, undoing what the cut run wrote (see module
- * doc). A normal run never cuts: another writer of the same file (ErrorLog
- * and REQErrorLog share errorLog.log) may have appended since the size was
- * recorded.
+ * doc). A normal run never cuts: bytes past the recorded size can only be a
+ * cut run's own (appends to one file take turns, see MethodHandler.appendsTo),
+ * or another program's.
  */
 export async function appendAt(progress: AppendProgress, text: string | Uint8Array, resumed = false): Promise<void> {
   await mkdir(dirname(progress.file), { recursive: true });
@@ -42,5 +43,14 @@ export async function appendAt(progress: AppendProgress, text: string | Uint8Arr
     await fh.datasync();
   } finally {
     await fh.close();
+  }
+}
+
+/** The file a message appends to, if its handler names one (see MethodHandler.appendsTo). */
+export function appendTargetOf(handler: MethodHandler, ctx: PrepareContext): string | undefined {
+  try {
+    return handler.appendsTo?.(ctx);
+  } catch {
+    return undefined; // the run reports what is wrong with the message
   }
 }

@@ -10,6 +10,7 @@
  * `rerunInterrupted`, starts the schedule again).
  */
 import type { MethodOutcome, WireMessage } from '@steward/core';
+import { appendTargetOf } from './fileAppend.js';
 import { streamGraceMs } from './lineStream.js';
 import type { MethodHandler } from './types.js';
 
@@ -70,7 +71,7 @@ async function runOnce(inner: MethodHandler, ctx: Parameters<MethodHandler['run'
       return inner.run({ ...base, emit: ctx.emit, signal: abort.signal, progress, resumed: false });
     };
     // An append takes its file for the run, as an unscheduled one does (see MethodHandler.appendsTo).
-    const file = inner.appendsTo?.(base);
+    const file = appendTargetOf(inner, base);
     const outcome = file === undefined ? await once() : await ctx.services.appendLocks.with(file, once);
     if (timedOut) return { ...outcome, ok: false, error: `killed: ran longer than methodTimeout ${m.methodTimeout}s` };
     return outcome;

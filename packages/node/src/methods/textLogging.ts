@@ -29,8 +29,8 @@ export const textLogging: MethodHandler = {
     return { ok: true, output: '' };
   },
   batch: {
-    // What replyFile() depends on besides the node's configuration.
-    key: ({ message: m, subject }) => JSON.stringify([m.directory ?? '', m.fileName ?? '', m.fromNode, subject]),
+    // The file itself: messages to one file share a batch (a refused one has none and runs alone).
+    key: ({ services, message, subject }) => replyFilePath(services.config, message, subject),
     async prepare(ctxs) {
       const head = ctxs[0]!;
       const file = await replyFile(head.services.config, head.message, head.subject);
