@@ -186,6 +186,11 @@ export function startOptions<T>(y: Argv<T>) {
       default: d.maxPayloadBytes,
       describe: 'largest payload accepted from the broker, in bytes',
     })
+    .option('fileGroup', {
+      type: 'string',
+      default: d.fileGroup,
+      describe: 'group (name or gid) that may read what the node writes (folders 2750, files 0640); empty: owner only (0700/0600)',
+    })
     .option('logLevel', { choices: ['error', 'warn', 'info', 'debug'] as const, default: d.logLevel, describe: 'log level' })
     .option('logFormat', {
       choices: ['text', 'json', 'auto'] as const,
@@ -365,6 +370,7 @@ export function toNodeConfig(a: StartArgs): NodeConfig {
     messageMaxAge: a.messageMaxAge,
     keysPushInterval: a.keysPushInterval,
     maxPayloadBytes: a.maxPayloadBytes,
+    fileGroup: a.fileGroup,
   };
 }
 

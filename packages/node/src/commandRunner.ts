@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { withOperatorUmask } from './security/fileModes.js';
 
 /** Options of {@link runCommand}. */
 export interface RunCommandOptions {
@@ -513,13 +514,16 @@ function emptyResult(): CommandResult {
 async function start(s: Settings): Promise<ChildProcess> {
   let child: ChildProcess;
   try {
-    child = spawn(s.argv0, s.args, {
-      cwd: s.cwd,
-      env: s.env,
-      // Own process group, so the whole group can be signalled at once.
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // The files a command makes are the operator's: its umask, not the node's owner-only one.
+    child = withOperatorUmask(() =>
+      spawn(s.argv0, s.args, {
+        cwd: s.cwd,
+        env: s.env,
+        // Own process group, so the whole group can be signalled at once.
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
   } catch (err) {
     // Invalid arguments (e.g. a NUL byte) are reported synchronously.
     throw new CommandStartError(`cannot start "${s.argv0}": ${errorMessage(err)}`, { cause: err });

@@ -136,6 +136,12 @@ export interface NodeConfig {
   keysPushInterval: number;
   /** Largest payload accepted from the broker, in bytes. @defaultValue 8388608 */
   maxPayloadBytes: number;
+  /**
+   * A group (name or id) that may read what the node writes: its folders
+   * become 2750 and its files 0640, in that group. Empty: owner only
+   * (folders 0700, files 0600). @defaultValue ''
+   */
+  fileGroup: string;
 }
 
 /** The defaults of every option, for a node named `node` in `nodeFolder`. */
@@ -187,5 +193,6 @@ export function defaultConfig(node: string, nodeFolder = process.cwd()): NodeCon
     messageMaxAge: 3600,
     keysPushInterval: 30,
     maxPayloadBytes: 8 * 1024 * 1024,
+    fileGroup: '',
   };
 }

@@ -51,6 +51,7 @@ import { SocketApi } from './socketApi.js';
 import { reserveInterruptedAppends, Subscriber } from './subscriber.js';
 import { brokerConnectOptions, describeBrokerAuth, redactSecrets } from './security/brokerAuth.js';
 import { NodeSecurity } from './security/nodeSecurity.js';
+import { applyFileModes } from './security/fileModes.js';
 import { stewardVersion } from './version.js';
 
 /** Exit code of a node whose supervision tree escalated past the root. */
@@ -96,6 +97,8 @@ export class StewardNode {
   async start(): Promise<void> {
     const c = this.config;
     const log = this.log;
+    // First: everything the node writes from here on is owner-only (or group-readable with --fileGroup).
+    applyFileModes(c, log);
     if (c.profilingPort > 0) {
       inspector.open(c.profilingPort, '127.0.0.1');
       // open() only warns on stderr when the port is taken; url() tells whether it listens.

@@ -6,6 +6,7 @@
  * pty child leads its own session and process group.
  */
 import { killProcessTree, type CommandResult } from '../commandRunner.js';
+import { withOperatorUmask } from '../security/fileModes.js';
 
 /** Options of {@link runInPty}. */
 export interface PtyRunOptions {
@@ -30,7 +31,7 @@ export async function runInPty(opts: PtyRunOptions): Promise<CommandResult> {
   const started = performance.now();
   const [file, ...args] = opts.argv as [string, ...string[]];
   const env = Object.fromEntries(Object.entries(opts.env).filter((e): e is [string, string] => typeof e[1] === 'string'));
-  const child = spawn(file, args, { name: 'xterm-256color', cols: 200, rows: 50, cwd: opts.cwd, env });
+  const child = withOperatorUmask(() => spawn(file, args, { name: 'xterm-256color', cols: 200, rows: 50, cwd: opts.cwd, env }));
   const max = opts.maxOutputBytes ?? 10 * 1024 * 1024;
   let output = '';
   let truncated = false;
