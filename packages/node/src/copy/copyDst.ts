@@ -7,7 +7,9 @@
  * and SHA-256, gives it the source's mode and renames it over the
  * destination, so the destination is either the old file or the whole,
  * verified new one. A relative destination is under the node folder; an
- * absolute one must be under an allowed root.
+ * absolute one must be under an allowed root; neither may be one of the
+ * node's control paths (read folder, inmsg.txt, state/, socket: see
+ * confinedFile).
  */
 import { constants } from 'node:fs';
 import { chmod, lstat, open, rename, unlink } from 'node:fs/promises';
@@ -15,21 +17,16 @@ import { basename, dirname, join } from 'node:path';
 import { UnrecoverableError } from '@steward/core';
 import type { NodeConfig } from '../config.js';
 import type { MethodHandler } from '../methods/types.js';
-import { confinedDir, rootAndParts } from '../methods/writePath.js';
+import { confinedFile, openInPlace, rootAndParts } from '../methods/writePath.js';
 import { parseCopyHeader, type CommitHeader } from './copyProtocol.js';
 import { sha256, sha256File } from './fileHash.js';
 
-/** Resolves the destination file, creating its folders (confined). */
+/** Resolves the destination file, creating its folders (confined, never a control path). */
 export async function copyTarget(config: NodeConfig, path: string, folderMode: number): Promise<string> {
   const { root, parts } = rootAndParts(config, config.nodeFolder, path, 'dstPath');
   const name = parts.pop();
   if (!name || name === '.' || name === '..') throw new UnrecoverableError(`refused: dstPath "${path}" does not name a file`);
-  const dir = await confinedDir(root, parts, folderMode);
-  const file = join(dir, name);
-  const st = await lstat(file).catch(() => undefined);
-  if (st?.isSymbolicLink()) throw new UnrecoverableError(`refused: ${file} is a symbolic link`);
-  if (st && !st.isFile()) throw new UnrecoverableError(`refused: ${file} exists and is not a regular file`);
-  return file;
+  return confinedFile(config, root, parts, name, folderMode);
 }
 
 function partOf(file: string, copy: string): string {
@@ -47,7 +44,8 @@ export const copyDst: MethodHandler = {
     const bytes = Buffer.from(message.data[1] ?? '', 'base64');
     if (bytes.length !== h.size || sha256(bytes) !== h.sha256)
       return { ok: false, output: '', error: `chunk ${h.index + 1}/${h.count} of copy ${h.copy} arrived damaged (SHA-256 mismatch)` };
-    const fh = await open(part, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    // Written in place: a hard link planted at the partial file's name must not carry the bytes elsewhere.
+    const { fh } = await openInPlace(part, constants.O_WRONLY | constants.O_CREAT, 0o600);
     try {
       await fh.write(bytes, 0, bytes.length, h.offset);
       await fh.datasync();

@@ -3,10 +3,10 @@
  * re-run after a crash first cuts the file back to that size, so the text is
  * in the file exactly once however often the append is repeated.
  */
-import { mkdir, open, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { MethodHandler, PrepareContext } from './types.js';
-import { appendNoFollow } from './writePath.js';
+import { appendNoFollow, openInPlace } from './writePath.js';
 
 /** Where an append starts. */
 export interface AppendProgress {
@@ -33,10 +33,10 @@ export async function appendStart(file: string): Promise<AppendProgress> {
  */
 export async function appendAt(progress: AppendProgress, text: string | Uint8Array, resumed = false): Promise<void> {
   await mkdir(dirname(progress.file), { recursive: true });
-  // Never through a symbolic link: a link planted at the file's place could point anywhere.
-  const fh = await open(progress.file, appendNoFollow);
+  // Never through a symbolic link or a second hard link: a link planted at the file's place could point anywhere.
+  const { fh, st } = await openInPlace(progress.file, appendNoFollow);
   try {
-    const { size } = await fh.stat();
+    const { size } = st;
     // Resumed and longer than recorded: the cut run of this same append got (partly) in before the crash.
     if (resumed && size > progress.size) await fh.truncate(progress.size);
     await fh.appendFile(text);

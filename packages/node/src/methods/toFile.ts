@@ -3,6 +3,12 @@
  * replacing the file. The new content is written to a temporary file beside
  * it and renamed over it, so a reader sees the old or the new file, never
  * half of one, and a re-run after a crash gives the same file.
+ *
+ * The target's links do not matter here: `rename` replaces the directory
+ * entry, it never writes into the file that was there. A symbolic link or a
+ * second hard link planted at the target's name is replaced; the file it
+ * pointed to is left as it was. The temporary file is new (`O_EXCL`), so it
+ * has no other link.
  */
 import { constants } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
@@ -25,7 +31,7 @@ export const toFile: MethodHandler = {
     } finally {
       await fh.close();
     }
-    // rename replaces a link at the target itself; it never writes through it.
+    // rename replaces a (symbolic or hard) link at the target itself; it never writes through it.
     await rename(tmp, file);
     return { ok: true, output: '' };
   },

@@ -9,13 +9,25 @@
  * at a time without following a symbolic link out of the root: a link inside
  * the root to a place inside the root is fine, a link that leads out is
  * refused before anything is created or written beyond it. The file itself
- * must not be a symbolic link (it is opened with `O_NOFOLLOW`).
+ * must not be a symbolic link (it is opened with `O_NOFOLLOW`), and a file
+ * written in place (appended to, or written at an offset) must not have a
+ * second hard link: that would be a door to a file elsewhere.
+ *
+ * Whatever the roots say, nothing a message makes the node write lands in
+ * the node's own control paths ({@link controlPaths}): the read folder and
+ * `inmsg.txt` (a file there is sent as messages), the `state/` folder
+ * (journal, keys, ACL, audit log), the socket, the broker credentials. The
+ * check compares real paths, so a link inside a root to a control folder
+ * does not get around it. Every writer goes through {@link confinedFile}.
  */
-import { constants } from 'node:fs';
-import { lstat, mkdir, realpath } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { constants, type Stats } from 'node:fs';
+import { lstat, mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UnrecoverableError, type WireMessage } from '@steward/core';
 import type { NodeConfig } from '../config.js';
+import { inmsgFileName } from '../inmsgFile.js';
+import { keysFolder } from '../security/keyStore.js';
+import { runtimeSocketPath, socketFileName } from '../socketPath.js';
 
 /** Flags that open a file for appending without following a symbolic link. */
 export const appendNoFollow = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
@@ -27,20 +39,122 @@ export function isWithin(root: string, path: string): boolean {
 }
 
 /**
+ * A path the node takes instructions or secrets from. No message may make
+ * the node write there (see {@link controlPaths}).
+ */
+export interface ControlPath {
+  /** The path as configured (absolute). */
+  path: string;
+  /** What the node keeps there, for the refusal: e.g. `read folder`. */
+  what: string;
+  /**
+   * `folder`: the path and everything below it. `file`: the path itself.
+   * `prefix`: every name in the path's folder that starts with the path's
+   * last part (`inmsg.` covers `inmsg.txt`, its `.processing` copies and
+   * `inmsg.rejected.txt`).
+   */
+  kind: 'folder' | 'file' | 'prefix';
+}
+
+/**
+ * The node's control paths: where a file appearing or changing would be
+ * taken as an instruction (read folder, `inmsg.txt` and its siblings, the
+ * config file), or would change who is trusted or what is recorded (the
+ * `state/` folder with keys, ACL, journal and audit log, a journal or audit
+ * log configured elsewhere, the socket, the broker credentials).
+ */
+export function controlPaths(config: NodeConfig, env: NodeJS.ProcessEnv = process.env): ControlPath[] {
+  const folder = resolve(config.nodeFolder);
+  const list: ControlPath[] = [];
+  const add = (path: string | undefined, what: string, kind: ControlPath['kind']) => {
+    if (path && path !== 'off') list.push({ path: resolve(folder, path), what, kind });
+  };
+  add(config.readFolder, 'read folder', 'folder');
+  // inmsg.txt, the inmsg.txt.<time>.processing files read again at start, inmsg.rejected.txt.
+  add(join(folder, 'inmsg.'), `${inmsgFileName} input`, 'prefix');
+  // Most specific first, so the refusal names the keys rather than the state folder around them.
+  add(keysFolder(folder), 'keys', 'folder');
+  add(join(folder, 'state'), 'state folder: journal, keys, ACL, audit log', 'folder');
+  for (const suffix of ['', '-wal', '-shm', '-journal']) add(`${config.journalPath}${suffix}`, 'journal', 'file');
+  add(config.auditPath, 'audit log', 'file');
+  add(config.socketPath, 'local API socket', 'file');
+  add(join(folder, socketFileName), 'local API socket', 'file');
+  add(runtimeSocketPath(config.node, env), 'local API socket', 'file');
+  add(join(folder, 'steward.json'), 'config file', 'file');
+  add(env['STEWARD_CONFIG'], 'config file', 'file');
+  for (const f of ['brokerTlsCa', 'brokerTlsCert', 'brokerTlsKey', 'brokerNkeySeedFile', 'brokerCredsFile'] as const)
+    add(config[f], `broker credentials (--${f})`, 'file');
+  return list;
+}
+
+/** `path` with every link in its longest existing part resolved; the rest, not there yet, appended as is. */
+async function realish(path: string): Promise<string> {
+  const rest: string[] = [];
+  let current = resolve(path);
+  for (;;) {
+    try {
+      return join(await realpath(current), ...rest);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const parent = dirname(current);
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || parent === current) return join(current, ...rest);
+      rest.unshift(basename(current));
+      current = parent;
+    }
+  }
+}
+
+/**
+ * The control paths of a node, resolved to real paths once for one write:
+ * `refusal(path)` says why a real path may not be written, or undefined.
+ */
+export interface ControlGuard {
+  refusal(path: string): string | undefined;
+}
+
+/** Resolves {@link controlPaths} into a {@link ControlGuard}. */
+export async function controlGuard(config: NodeConfig): Promise<ControlGuard> {
+  const resolved = await Promise.all(
+    controlPaths(config).map(async (c) => ({ ...c, real: await realish(c.kind === 'prefix' ? dirname(c.path) : c.path) })),
+  );
+  return {
+    refusal(path: string): string | undefined {
+      for (const c of resolved) {
+        if (!isWithin(c.real, path)) continue;
+        if (c.kind === 'folder') return `refused: ${path} is inside the node's control folder ${c.path} (${c.what})`;
+        if (c.kind === 'file') return `refused: ${path} is the node's control file ${c.path} (${c.what})`;
+        const first = relative(c.real, path).split(sep)[0] ?? '';
+        if (first.startsWith(basename(c.path))) return `refused: ${path} is one of the node's control files ${c.path}* (${c.what})`;
+      }
+      return undefined;
+    },
+  };
+}
+
+/**
  * Creates (if needed) the folder `root/parts...` and returns its real path.
  * Refuses, naming the culprit, when a part is a link that leads outside
- * `root` or is not a folder.
+ * `root` or is not a folder, and, with a `guard`, when a folder (the root
+ * included, links followed) is one of the node's control paths; the
+ * refusal comes before anything is created there.
  *
  * @throws {@link UnrecoverableError}
  */
-export async function confinedDir(root: string, parts: string[], mode?: number): Promise<string> {
+export async function confinedDir(root: string, parts: string[], mode?: number, guard?: ControlGuard): Promise<string> {
+  const refuse = (path: string) => {
+    const why = guard?.refusal(path);
+    if (why) throw new UnrecoverableError(why);
+  };
+  refuse(await realish(root));
   await mkdir(root, { recursive: true, ...(mode !== undefined ? { mode } : {}) });
   const realRoot = await realpath(root);
+  refuse(realRoot);
   let current = realRoot;
   for (const part of parts) {
     if (part === '' || part === '.') continue;
     if (part === '..' || part.includes('/')) throw new UnrecoverableError(`refused: path part "${part}" would leave ${root}`);
     const next = join(current, part);
+    refuse(next);
     let st = await lstat(next).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
       throw err;
@@ -55,6 +169,8 @@ export async function confinedDir(root: string, parts: string[], mode?: number):
       const target = await realpath(next).catch(() => undefined);
       if (target === undefined || !isWithin(realRoot, target))
         throw new UnrecoverableError(`refused: ${next} is a symbolic link that leads outside ${root}${target ? ` (to ${target})` : ''}`);
+      // A link inside the root may still lead into a control folder: the real path decides.
+      refuse(target);
       current = target;
       continue;
     }
@@ -62,6 +178,53 @@ export async function confinedDir(root: string, parts: string[], mode?: number):
     current = next;
   }
   return current;
+}
+
+/**
+ * The file `name` in the folder `root/parts...`, confined as
+ * {@link confinedDir} does and never one of the node's control paths. The
+ * folders are created; the file, when it exists, must be a regular file and
+ * not a symbolic link. Every file a received message makes the node write
+ * (replies, copies) is found here.
+ *
+ * @throws {@link UnrecoverableError} naming the path and the reason.
+ */
+export async function confinedFile(config: NodeConfig, root: string, parts: string[], name: string, folderMode?: number): Promise<string> {
+  const guard = await controlGuard(config);
+  const dir = await confinedDir(root, parts, folderMode, guard);
+  const file = join(dir, name);
+  const why = guard.refusal(file);
+  if (why) throw new UnrecoverableError(why);
+  const st = await lstat(file).catch(() => undefined);
+  if (st?.isSymbolicLink()) throw new UnrecoverableError(`refused: ${file} is a symbolic link`);
+  if (st && !st.isFile())
+    throw new UnrecoverableError(`refused: ${file} exists and is ${st.isDirectory() ? 'a directory' : 'not a regular file'}`);
+  return file;
+}
+
+/**
+ * Opens `file` to write into it in place (append, or write at an offset)
+ * with `O_NOFOLLOW`, and checks the opened file itself (no race with a swap
+ * of the name): it must be a regular file with one link. A second hard link
+ * planted at the name would make the write land in a file elsewhere, which a
+ * symbolic-link check cannot see.
+ *
+ * @throws {@link UnrecoverableError} for a file with more than one link, or not a regular file.
+ */
+export async function openInPlace(file: string, flags: number, mode?: number): Promise<{ fh: FileHandle; st: Stats }> {
+  const fh = await open(file, flags | constants.O_NOFOLLOW, mode);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new UnrecoverableError(`refused: ${file} is not a regular file`);
+    if (st.nlink > 1)
+      throw new UnrecoverableError(
+        `refused: ${file} has ${st.nlink} hard links (it may be a door to a file elsewhere); nothing was written`,
+      );
+    return { fh, st };
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
 }
 
 /** The allowed root an absolute `path` lies in, or undefined. */
@@ -108,18 +271,12 @@ export function replyFilePath(config: NodeConfig, m: WireMessage, subject: strin
 /**
  * The file a reply method writes: `<dataFolder>/<directory>/<fromNode>/<fileName>`,
  * `fileName` defaulting to `<subject>.log` (the seed's TextLogging name).
- * Creates the folders; refuses paths that leave their root.
+ * Creates the folders; refuses paths that leave their root or reach a control path.
  */
 export async function replyFile(config: NodeConfig, m: WireMessage, subject: string): Promise<string> {
   const { root, parts } = rootAndParts(config, config.dataFolder, m.directory ?? '', 'directory');
   const name = m.fileName ?? `${subject}.log`;
   if (name === '' || name === '.' || name === '..' || /[\\/]/.test(name))
     throw new UnrecoverableError(`refused: fileName "${name}" is not a plain file name`);
-  const dir = await confinedDir(root, [...parts, m.fromNode]);
-  const file = join(dir, name);
-  const st = await lstat(file).catch(() => undefined);
-  if (st?.isSymbolicLink()) throw new UnrecoverableError(`refused: ${file} is a symbolic link`);
-  if (st && !st.isFile())
-    throw new UnrecoverableError(`refused: ${file} exists and is ${st.isDirectory() ? 'a directory' : 'not a regular file'}`);
-  return file;
+  return confinedFile(config, root, [...parts, m.fromNode], name);
 }
