@@ -109,7 +109,11 @@ async function realish(path: string): Promise<string> {
  * `refusal(path)` says why a real path may not be written, or undefined.
  */
 export interface ControlGuard {
-  refusal(path: string): string | undefined;
+  /**
+   * Why the node may not write at the real path `path`, or undefined.
+   * `asked` is the path as the message named it, for the refusal's words.
+   */
+  refusal(path: string, asked?: string): string | undefined;
 }
 
 /** Resolves {@link controlPaths} into a {@link ControlGuard}. */
@@ -118,13 +122,14 @@ export async function controlGuard(config: NodeConfig): Promise<ControlGuard> {
     controlPaths(config).map(async (c) => ({ ...c, real: await realish(c.kind === 'prefix' ? dirname(c.path) : c.path) })),
   );
   return {
-    refusal(path: string): string | undefined {
+    refusal(path: string, asked = path): string | undefined {
+      const via = isWithin(path, asked) ? '' : ` (real path ${path})`;
       for (const c of resolved) {
         if (!isWithin(c.real, path)) continue;
-        if (c.kind === 'folder') return `refused: ${path} is inside the node's control folder ${c.path} (${c.what})`;
-        if (c.kind === 'file') return `refused: ${path} is the node's control file ${c.path} (${c.what})`;
+        if (c.kind === 'folder') return `refused: ${asked} is inside the node's control folder ${c.path} (${c.what})${via}`;
+        if (c.kind === 'file') return `refused: ${asked} is the node's control file ${c.path} (${c.what})${via}`;
         const first = relative(c.real, path).split(sep)[0] ?? '';
-        if (first.startsWith(basename(c.path))) return `refused: ${path} is one of the node's control files ${c.path}* (${c.what})`;
+        if (first.startsWith(basename(c.path))) return `refused: ${asked} is one of the node's control files ${c.path}* (${c.what})${via}`;
       }
       return undefined;
     },
@@ -136,13 +141,14 @@ export async function controlGuard(config: NodeConfig): Promise<ControlGuard> {
  * Refuses, naming the culprit, when a part is a link that leads outside
  * `root` or is not a folder, and, with a `guard`, when a folder (the root
  * included, links followed) is one of the node's control paths; the
- * refusal comes before anything is created there.
+ * refusal comes before anything is created there, and names `asked` (the
+ * path the message asked for) when given.
  *
  * @throws {@link UnrecoverableError}
  */
-export async function confinedDir(root: string, parts: string[], mode?: number, guard?: ControlGuard): Promise<string> {
+export async function confinedDir(root: string, parts: string[], mode?: number, guard?: ControlGuard, asked?: string): Promise<string> {
   const refuse = (path: string) => {
-    const why = guard?.refusal(path);
+    const why = guard?.refusal(path, asked);
     if (why) throw new UnrecoverableError(why);
   };
   refuse(await realish(root));
@@ -191,9 +197,13 @@ export async function confinedDir(root: string, parts: string[], mode?: number, 
  */
 export async function confinedFile(config: NodeConfig, root: string, parts: string[], name: string, folderMode?: number): Promise<string> {
   const guard = await controlGuard(config);
-  const dir = await confinedDir(root, parts, folderMode, guard);
+  const asked = join(root, ...parts, name);
+  // The whole path first, so the refusal names the most specific control path (keys, not the state folder around them).
+  const early = guard.refusal(await realish(asked), asked);
+  if (early) throw new UnrecoverableError(early);
+  const dir = await confinedDir(root, parts, folderMode, guard, asked);
   const file = join(dir, name);
-  const why = guard.refusal(file);
+  const why = guard.refusal(file, asked);
   if (why) throw new UnrecoverableError(why);
   const st = await lstat(file).catch(() => undefined);
   if (st?.isSymbolicLink()) throw new UnrecoverableError(`refused: ${file} is a symbolic link`);
