@@ -76,7 +76,8 @@ export function startOptions<T>(y: Argv<T>) {
     .option('inspectToken', {
       type: 'string',
       default: d.inspectToken,
-      describe: 'token the inspector requires (open the page with ?token=<token>); empty = none, keep it on loopback then',
+      describe:
+        'token the inspector requires (open the page with ?token=<token>); empty = generated, in state/inspect.token; "none" = no token',
     })
     .option('inspectStately', {
       type: 'string',

@@ -41,6 +41,9 @@ export {
   publicKeyFromText,
   publicKeyToText,
   privateKeyFromPem,
+  keyFingerprint,
+  parseFingerprint,
+  FINGERPRINT_PREFIX,
 } from './signing.js';
 export { DataShape, methodCatalog, methodInfo, type MethodInfo } from './methodCatalog.js';
 export { ResultStatus, isFinalStatus, isFailureStatus, parseAckReply, type AckReply } from './ack.js';

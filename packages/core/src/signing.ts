@@ -4,7 +4,7 @@
  * what runs (method, arguments, target, directory, expiry...) can be changed
  * without the receiver noticing.
  */
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 
 /** The wire field that carries the signature (base64). */
 export const SIGNATURE_FIELD = 'signature';
@@ -80,4 +80,37 @@ export function publicKeyToText(key: KeyObject): string {
 /** An ed25519 private key from PKCS#8 PEM text. */
 export function privateKeyFromPem(pem: string): KeyObject {
   return createPrivateKey({ key: pem, format: 'pem' });
+}
+
+/** What every key fingerprint starts with. */
+export const FINGERPRINT_PREFIX = 'SHA256:';
+
+/** How many hex digits of the SHA-256 a fingerprint keeps: 128 bits, too many to forge a key for. */
+const FINGERPRINT_HEX_DIGITS = 32;
+
+/**
+ * The short fingerprint of an ed25519 public key that operators compare
+ * before approving it: `SHA256:` and the first 32 hex digits (128 bits) of
+ * the SHA-256 of the 32 raw key bytes. The raw bytes are the last 32 of the
+ * key's SPKI DER, so a shell checks it with
+ * `base64 -d node.pub | tail -c 32 | sha256sum | cut -c1-32`.
+ *
+ * @param key - the key, or its base64 SPKI DER text
+ * @throws TypeError when `key` is not an ed25519 public key
+ */
+export function keyFingerprint(key: KeyObject | string): string {
+  const k = typeof key === 'string' ? publicKeyFromText(key) : key;
+  if (!k || k.type !== 'public' || k.asymmetricKeyType !== 'ed25519') throw new TypeError('not an ed25519 public key');
+  const raw = k.export({ format: 'der', type: 'spki' }).subarray(-32);
+  return FINGERPRINT_PREFIX + createHash('sha256').update(raw).digest('hex').slice(0, FINGERPRINT_HEX_DIGITS);
+}
+
+/**
+ * A fingerprint as an operator typed it, in the form {@link keyFingerprint}
+ * prints (hex digits in any case, `SHA256:` optional), or undefined when
+ * `text` is not one. Only the whole fingerprint counts: a prefix is refused.
+ */
+export function parseFingerprint(text: string): string | undefined {
+  const m = /^(?:sha256:)?([0-9a-f]+)$/i.exec(text.trim());
+  return m && m[1]!.length === FINGERPRINT_HEX_DIGITS ? FINGERPRINT_PREFIX + m[1]!.toLowerCase() : undefined;
 }

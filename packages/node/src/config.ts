@@ -45,7 +45,11 @@ export interface NodeConfig {
    * `--inspect` alone means 127.0.0.1:2113. @defaultValue ''
    */
   inspect: string;
-  /** Token the inspector requires on every request; empty = none (keep it on loopback then). @defaultValue '' */
+  /**
+   * Token the inspector requires on every request. Empty: a random token,
+   * generated once and kept mode 0600 in `<nodeFolder>/state/inspect.token`.
+   * `none`: no token (a warning is logged; keep it on loopback then). @defaultValue ''
+   */
   inspectToken: string;
   /**
    * Forward actor events to Stately's inspector: `sky`, or a `ws://` URL of a

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { canonicalJson, publicKeyToText, signedJson, signMessage, verifyMessage } from '@steward/core';
+import { canonicalJson, keyFingerprint, publicKeyToText, signedJson, signMessage, verifyMessage } from '@steward/core';
 import { aclRefusal, parseAcl } from '../src/security/acl.js';
 import { brokerConnectOptions, describeBrokerAuth, redactSecrets } from '../src/security/brokerAuth.js';
 import { decideKey, KeyStatus, readRegistry, recordHelloKey } from '../src/security/keyRegistry.js';
@@ -101,13 +101,18 @@ describe('key register', () => {
     const d = tempDir();
     const k1 = publicKeyToText(generateKeyPairSync('ed25519').publicKey);
     const k2 = publicKeyToText(generateKeyPairSync('ed25519').publicKey);
-    assert.equal(recordHelloKey(d, 'ship1', k1), KeyStatus.Pending);
-    decideKey(d, 'ship1', KeyStatus.Allowed);
+    assert.equal(recordHelloKey(d, 'ship1', k1).status, KeyStatus.Pending);
+    decideKey(d, 'ship1', KeyStatus.Allowed, keyFingerprint(k1));
     const v = readRegistry(d).version;
-    assert.equal(recordHelloKey(d, 'ship1', k2), KeyStatus.Allowed);
+    const forged = recordHelloKey(d, 'ship1', k2);
+    assert.equal(forged.status, KeyStatus.Allowed);
+    assert.equal(forged.accepted, false);
     const e = readRegistry(d).nodes.ship1!;
     assert.equal(e.publicKey, k1);
-    assert.equal(e.newKey, k2);
+    assert.deepEqual(
+      e.offered?.map((o) => o.publicKey),
+      [k2],
+    );
     assert.equal(readRegistry(d).version, v);
     decideKey(d, 'ship1', KeyStatus.Revoked);
     assert.equal(readRegistry(d).version, v + 1);
@@ -117,7 +122,7 @@ describe('key register', () => {
 describe('ACL', () => {
   const acl = parseAcl({
     nodeGroups: { ops: ['central', 'ops1'] },
-    commandGroups: { read: ['ls *', 'df -h'] },
+    commandGroups: { read: ['ls -l *', 'df -h'] },
     rules: [
       { to: '*', from: '@ops', method: 'CLICommand', commands: ['@read', 'systemctl restart nginx'] },
       { to: 'ship1', from: 'central', method: 'TextLogging' },
@@ -126,7 +131,7 @@ describe('ACL', () => {
   const q = (from: string, method: string, data: string[], to = 'ship1') => aclRefusal(acl, { to, from, method, data, central: 'central' });
 
   it('allows listed senders, methods and commands (exact and glob)', () => {
-    assert.equal(q('central', 'CLICommand', ['ls', '-l', '/tmp']), undefined);
+    assert.equal(q('central', 'CLICommand', ['ls', '-l', 'tmp']), undefined);
     assert.equal(q('ops1', 'CLICommand', ['df', '-h'], 'ship9'), undefined);
     assert.equal(q('ops1', 'CLICommand', ['systemctl', 'restart', 'nginx']), undefined);
     assert.equal(q('central', 'TextLogging', ['hi']), undefined);

@@ -13,10 +13,13 @@
  * | `/api/machines` | the delivery, execution and supervisor machines as SVG |
  *
  * Nothing can be changed through it. It listens on loopback by default; with
- * a token (`--inspectToken`) every request must carry it (`Authorization:
- * Bearer`, `?token=` once, then a cookie). Without a token, requests naming
- * another host are refused, so a web page elsewhere cannot read it through
- * DNS rebinding.
+ * a token (a generated one by default, see inspectorProcess.ts) every request
+ * must carry it (`Authorization: Bearer`, `?token=` once, then a cookie).
+ * Without a token, requests naming another host are refused, so a web page
+ * elsewhere cannot read it through DNS rebinding. Event streams are capped
+ * ({@link InspectorServerOptions.maxStreams}): each one costs a view built
+ * and pushed every few seconds, so unbounded streams would let anyone who
+ * reaches the port make the node spend its time and memory on them.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -52,7 +55,16 @@ export interface InspectorServerOptions {
    * @defaultValue 500
    */
   pushIntervalMs?: number;
+  /**
+   * Event streams (`/api/stream`, one per open page) served at once; one
+   * more is refused with HTTP 503 until another closes.
+   * @defaultValue 16
+   */
+  maxStreams?: number;
 }
+
+/** {@link InspectorServerOptions.maxStreams} when not given. */
+export const defaultMaxStreams = 16;
 
 interface StreamClient {
   res: ServerResponse;
@@ -159,6 +171,11 @@ export class InspectorServer {
     });
   }
 
+  /** Cookies are shared by every port of a host: one name per port, so two nodes' inspectors on one machine keep their own. */
+  private get cookieName(): string {
+    return `steward_inspect_${this.port}`;
+  }
+
   private isLoopback(): boolean {
     return this.host === '127.0.0.1' || this.host === '::1' || this.host === 'localhost' || this.host.startsWith('127.');
   }
@@ -167,7 +184,7 @@ export class InspectorServer {
   private allowed(req: IncomingMessage, url: URL, res: ServerResponse): boolean {
     if (this.token) {
       const header = req.headers.authorization ?? '';
-      const cookie = /(?:^|;\s*)steward_inspect=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+      const cookie = new RegExp(`(?:^|;\\s*)${this.cookieName}=([^;]+)`).exec(req.headers.cookie ?? '')?.[1];
       const given = header.startsWith('Bearer ')
         ? header.slice(7)
         : (url.searchParams.get('token') ?? (cookie ? decodeURIComponent(cookie) : ''));
@@ -217,7 +234,7 @@ export class InspectorServer {
           // Trade the token in the address for a cookie, and drop it from the address bar and history.
           res.writeHead(303, {
             location: '/',
-            'set-cookie': `steward_inspect=${encodeURIComponent(this.token)}; HttpOnly; SameSite=Strict; Path=/`,
+            'set-cookie': `${this.cookieName}=${encodeURIComponent(this.token)}; HttpOnly; SameSite=Strict; Path=/`,
             'cache-control': 'no-store',
           });
           res.end();
@@ -305,6 +322,17 @@ export class InspectorServer {
   }
 
   private stream(req: IncomingMessage, res: ServerResponse, filter: string): void {
+    const max = this.o.maxStreams ?? defaultMaxStreams;
+    if (this.clients.size >= max) {
+      this.send(
+        res,
+        503,
+        'text/plain; charset=utf-8',
+        `steward inspector: too many event streams open (${this.clients.size} of at most ${max}); close another inspector page and reload\n`,
+        { 'retry-after': '10' },
+      );
+      return;
+    }
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -314,7 +342,9 @@ export class InspectorServer {
     res.write('retry: 2000\n\n');
     const client: StreamClient = { res, filter, lastRev: -1, lastSent: 0, minGapMs: this.o.pushIntervalMs ?? 500 };
     this.clients.add(client);
-    req.on('close', () => this.clients.delete(client));
+    const gone = () => this.clients.delete(client);
+    req.on('close', gone);
+    res.on('close', gone);
     this.pushTo(client, new Map());
   }
 

@@ -13,9 +13,8 @@ import { writeFileAtomic } from './keyStore.js';
 /**
  * One rule. `to` and `from` are node names, `@group` (a node group) or `*`;
  * `method` a method name or `*`; `commands` (command methods only) exact
- * command lines or glob patterns (`*` any characters, `?` one), or
- * `@group` (a command group). A command line is the argv joined by single
- * spaces. No `commands` = any command.
+ * command lines, command patterns (see {@link commandPatternMatches}), or
+ * `@group` (a command group). No `commands` = any command.
  */
 export interface AclRule {
   to: string;
@@ -86,12 +85,83 @@ export function parseAcl(raw: unknown): Acl {
   return acl;
 }
 
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '[\\s\\S]*')
-    .replace(/\?/g, '[\\s\\S]');
-  return new RegExp(`^${body}$`);
+/**
+ * Splits a command pattern into argument patterns: on every single space,
+ * except inside `'...'` or `"..."` (the quotes group, and are not part of
+ * the argument). Undefined when a quote is not closed.
+ */
+export function splitCommandPattern(pattern: string): string[] | undefined {
+  const args: string[] = [];
+  let current = '';
+  let quote: string | undefined;
+  for (const ch of pattern) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else current += ch;
+    } else if (ch === ' ') {
+      args.push(current);
+      current = '';
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else current += ch;
+  }
+  if (quote) return undefined;
+  args.push(current);
+  return args;
+}
+
+/** Whether a pattern is matched argument by argument (it has a wildcard or a quote); otherwise it is an exact command line. */
+const isArgvPattern = (pattern: string) => /[*?'"]/.test(pattern);
+
+/**
+ * Whether `arg` holds a `..` path component: `..` with neither neighbour a
+ * letter, digit, `.`, `_` or `-` (so `a/../b`, `--dir=..` and `x:..` count,
+ * `a..b` and `...` do not). No wildcard ever matches such an argument.
+ */
+export function hasParentComponent(arg: string): boolean {
+  return /(?<![A-Za-z0-9._-])\.\.(?![A-Za-z0-9._-])/.test(arg);
+}
+
+const argRegExps = new Map<string, RegExp>();
+
+/** One argument pattern as a regular expression: `**` any characters, `*` any but `/`, `?` one but `/`. */
+function argRegExp(argPattern: string): RegExp {
+  let re = argRegExps.get(argPattern);
+  if (!re) {
+    const body = argPattern
+      .split(/(\*\*+|\*|\?)/)
+      .map((part) =>
+        part.startsWith('**') ? '[\\s\\S]*' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+      )
+      .join('');
+    re = new RegExp(`^${body}$`);
+    if (argRegExps.size > 10_000) argRegExps.clear();
+    argRegExps.set(argPattern, re);
+  }
+  return re;
+}
+
+/**
+ * Whether the command `argv` matches the ACL command `pattern`.
+ *
+ * A pattern without `*`, `?` or a quote is an exact command line: it is
+ * compared with the argv joined by single spaces. Any other pattern is
+ * matched argument by argument: it is split on single spaces into argument
+ * patterns ({@link splitCommandPattern}; quote an argument that holds
+ * spaces), `argv` must have exactly as many arguments, and each argument must
+ * match its pattern: `*` any characters but `/`, `?` one character but `/`,
+ * `**` any characters including `/`; a wildcard never spans two arguments,
+ * and an argument holding a `..` component ({@link hasParentComponent}) never
+ * matches a pattern with a wildcard. No pattern matches a variable number of arguments.
+ */
+export function commandPatternMatches(pattern: string, argv: readonly string[]): boolean {
+  if (!isArgvPattern(pattern)) return pattern === argv.join(' ');
+  const args = splitCommandPattern(pattern);
+  if (!args || args.length !== argv.length) return false;
+  return args.every((p, i) => {
+    const arg = argv[i]!;
+    if (!/[*?]/.test(p)) return p === arg;
+    return !hasParentComponent(arg) && argRegExp(p).test(arg);
+  });
 }
 
 function nodeMatches(acl: Acl, pattern: string, node: string): boolean {
@@ -100,9 +170,9 @@ function nodeMatches(acl: Acl, pattern: string, node: string): boolean {
   return pattern === node;
 }
 
-function commandMatches(acl: Acl, patterns: string[], line: string): boolean {
+function commandMatches(acl: Acl, patterns: string[], argv: readonly string[]): boolean {
   const all = patterns.flatMap((p) => (p.startsWith('@') ? (acl.commandGroups[p.slice(1)] ?? []) : [p]));
-  return all.some((p) => (/[*?]/.test(p) ? globToRegExp(p).test(line) : p === line));
+  return all.some((p) => commandPatternMatches(p, argv));
 }
 
 /** What the ACL is asked about. */
@@ -122,13 +192,14 @@ export interface AclRequest {
 /** Why `acl` refuses `q`, or undefined when a rule allows it. */
 export function aclRefusal(acl: Acl, q: AclRequest): string | undefined {
   if (alwaysAllowed(q.to, q.central, q.method)) return undefined;
-  const line = q.data.map(String).join(' ');
+  const argv = q.data.map(String);
+  const line = argv.join(' ');
   const isCommand = q.isCommand ?? commandMethods.has(q.method);
   let methodAllowed = false;
   for (const r of acl.rules) {
     if (!nodeMatches(acl, r.to, q.to) || !nodeMatches(acl, r.from, q.from) || (r.method !== '*' && r.method !== q.method)) continue;
     methodAllowed = true;
-    if (!isCommand || !r.commands || commandMatches(acl, r.commands, line)) return undefined;
+    if (!isCommand || !r.commands || commandMatches(acl, r.commands, argv)) return undefined;
   }
   if (methodAllowed) return `ACL allows ${q.from} to call ${q.method} on ${q.to}, but not the command "${line.slice(0, 200)}"`;
   return `ACL allows no ${q.method} from ${q.from} on ${q.to} (deny by default)`;
@@ -154,6 +225,10 @@ export function readAcl(nodeFolder: string): Acl {
 export function writeAcl(nodeFolder: string, next: Acl): Acl {
   const current = readAcl(nodeFolder);
   const acl = parseAcl({ ...next, version: Math.max(current.version, next.version) + 1 });
+  // Checked here, not in parseAcl: a policy already installed keeps loading (its broken pattern matches nothing).
+  for (const p of [...Object.values(acl.commandGroups).flat(), ...acl.rules.flatMap((r) => r.commands ?? [])])
+    if (!p.startsWith('@') && isArgvPattern(p) && !splitCommandPattern(p))
+      throw new ConfigFileError(`ACL: command pattern ${JSON.stringify(p)} has a quote that is not closed`);
   writeFileAtomic(aclPath(nodeFolder), JSON.stringify(acl, null, 2) + '\n', 0o600);
   return acl;
 }

@@ -16,3 +16,14 @@ export class KeySetError extends StewardError {
     this.name = 'KeySetError';
   }
 }
+
+/**
+ * An operator's key decision that names no key, or a key the node did not
+ * offer (a swapped or mistyped fingerprint): nothing was approved.
+ */
+export class KeyApprovalError extends StewardError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'KeyApprovalError';
+  }
+}

@@ -4,7 +4,7 @@
  * the pushes of the approved key set to every node.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { DataShape, methodInfo, publicKeyFromText, signedJson, verifyMessage, type WireMessage } from '@steward/core';
+import { DataShape, keyFingerprint, methodInfo, publicKeyFromText, signedJson, verifyMessage, type WireMessage } from '@steward/core';
 import { statSync } from 'node:fs';
 import type { NodeConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -85,9 +85,23 @@ export class NodeSecurity {
       // A hello is signed with the key it carries: that proves the sender holds it; trust is the operator's call.
       if (!verifyMessage(raw, raw.signature, helloKey.key))
         return { code: 'badSignature', reason: `SayHello from "${m.fromNode}" is not signed by the key it carries` };
-      const status = recordHelloKey(this.c.nodeFolder, m.fromNode, helloKey.text);
-      if (status === KeyStatus.Pending) this.log.info(`key of node ${m.fromNode} waits for approval: steward keys allow ${m.fromNode}`);
-      else if (status === KeyStatus.Allowed) this.pushSoon();
+      const hello = recordHelloKey(this.c.nodeFolder, m.fromNode, helloKey.text);
+      const fingerprint = keyFingerprint(helloKey.text);
+      if (!hello.accepted) {
+        // Another key under a known name never replaces the node's key: the operator sees both and names one.
+        const registered = `its ${hello.status} key ${keyFingerprint(hello.registeredKey)}`;
+        if (hello.newlyOffered)
+          this.log.warn(
+            `node ${m.fromNode} said hello with another key ${fingerprint} (${registered}): kept as an offered key, not trusted; an attack or a reinstall, see CONFLICT in steward keys list`,
+          );
+        return {
+          code: 'untrusted',
+          reason: `SayHello from "${m.fromNode}" carries key ${fingerprint}, not ${registered}: recorded as an offered key, not trusted`,
+        };
+      }
+      if (hello.status === KeyStatus.Pending)
+        this.log.info(`key ${fingerprint} of node ${m.fromNode} waits for approval: steward keys allow ${m.fromNode} ${fingerprint}`);
+      else if (hello.status === KeyStatus.Allowed) this.pushSoon();
       return undefined;
     }
     if (this.c.enableSignatureCheck) {
