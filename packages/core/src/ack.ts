@@ -3,7 +3,9 @@
  * kinds it carries the method's outcome and output; for Event kinds it only
  * says the message was received durably.
  */
+import type { KeyObject } from 'node:crypto';
 import { ValidationError } from './errors.js';
+import { SIGNATURE_FIELD, signMessage, verifyMessage } from './signing.js';
 
 /** The outcome a receiver reports for a message. */
 export const ResultStatus = {
@@ -75,4 +77,27 @@ export function parseAckReply(raw: unknown): AckReply {
   if (typeof o.exitCode === 'number' || o.exitCode === null) reply.exitCode = o.exitCode;
   if (o.duplicate === true) reply.duplicate = true;
   return reply;
+}
+
+/**
+ * What an ACK signature covers besides the ACK's own fields: a fixed
+ * domain, so a signed ACK can never be taken for a signed message, or the
+ * other way round.
+ */
+const ackSignatureDomain = 'steward-ack-v1';
+const ackDomainField = 'signedAs';
+
+/**
+ * The ACK body as the answering node sends it: `reply` with a `signature`
+ * (ed25519, base64) over its canonical JSON, so the sender can tell the
+ * target's own answer from one that any client on the broker made up.
+ */
+export function signAck(reply: AckReply, privateKey: KeyObject): AckReply & { signature: string } {
+  return { ...reply, signature: signMessage({ ...reply, [ackDomainField]: ackSignatureDomain }, privateKey) };
+}
+
+/** Whether the raw ACK body `raw` carries a valid signature of `publicKey`. */
+export function ackSignatureValid(raw: Record<string, unknown>, publicKey: KeyObject): boolean {
+  const signed: Record<string, unknown> = { ...raw, [ackDomainField]: ackSignatureDomain };
+  return verifyMessage(signed, raw[SIGNATURE_FIELD], publicKey);
 }

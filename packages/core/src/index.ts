@@ -46,9 +46,10 @@ export {
   FINGERPRINT_PREFIX,
 } from './signing.js';
 export { DataShape, methodCatalog, methodInfo, type MethodInfo } from './methodCatalog.js';
-export { ResultStatus, isFinalStatus, isFailureStatus, parseAckReply, type AckReply } from './ack.js';
+export { ResultStatus, isFinalStatus, isFailureStatus, parseAckReply, signAck, ackSignatureValid, type AckReply } from './ack.js';
 export {
   Journal,
+  journalSchemaVersion,
   OutboxState,
   InboxState,
   type OutboxRecord,

@@ -188,12 +188,14 @@ export class Journal {
       countOpenOutbox: db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE state NOT IN ${finalOutbox}`),
       countOpenSubject: db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE subject = ? AND state NOT IN ${finalOutbox}`),
       insertInbox: db.prepare(
-        `INSERT INTO inbox (id, subject, message, state, received_at) VALUES (@id, @subject, @message, 'received', @now)`,
+        `INSERT INTO inbox (id, subject, message, state, received_at, answers)
+         VALUES (@id, @subject, @message, 'received', @now, @answers)`,
       ),
       insertInboxRunning: db.prepare(
-        `INSERT INTO inbox (id, subject, message, state, received_at, started_at, progress)
-         VALUES (@id, @subject, @message, 'running', @now, @now, @progress)`,
+        `INSERT INTO inbox (id, subject, message, state, received_at, started_at, progress, answers)
+         VALUES (@id, @subject, @message, 'running', @now, @now, @progress, @answers)`,
       ),
+      replyTo: db.prepare(`SELECT * FROM inbox WHERE answers = ? ORDER BY seq LIMIT 1`),
       inboxById: db.prepare(`SELECT * FROM inbox WHERE id = ?`),
       openInbox: db.prepare(`SELECT * FROM inbox WHERE state IN ${openInboxStates} ORDER BY seq`),
       upsertNode: db.prepare(
@@ -328,10 +330,14 @@ export class Journal {
     return (this.stmts.openInbox.all() as InboxRow[]).map(toInboxRecord);
   }
 
-  /** Stores a newly received message. Resolves once durable. */
-  insertInbox(message: WireMessage, subject: string): Promise<void> {
+  /**
+   * Stores a newly received message. Resolves once durable. `answers`: the
+   * id of this node's own request that the message was taken as the reply
+   * to (checked by the receiver: see {@link Journal.findReplyTo}).
+   */
+  insertInbox(message: WireMessage, subject: string, answers?: string): Promise<void> {
     return this.write(() => {
-      this.stmts.insertInbox.run({ id: message.id, subject, message: JSON.stringify(message), now: Date.now() });
+      this.stmts.insertInbox.run({ id: message.id, subject, message: JSON.stringify(message), now: Date.now(), answers: answers ?? null });
     }) as Promise<void>;
   }
 
@@ -340,7 +346,7 @@ export class Journal {
    * in one write (a message whose receipt needs no record of its own: see the
    * subscriber). Resolves once durable.
    */
-  insertInboxRunning(message: WireMessage, subject: string, progress: unknown): Promise<void> {
+  insertInboxRunning(message: WireMessage, subject: string, progress: unknown, answers?: string): Promise<void> {
     return this.write(() => {
       const now = Date.now();
       this.stmts.insertInboxRunning.run({
@@ -349,6 +355,7 @@ export class Journal {
         message: JSON.stringify(message),
         now,
         progress: progress === undefined ? null : JSON.stringify(progress),
+        answers: answers ?? null,
       });
     }) as Promise<void>;
   }
@@ -444,11 +451,15 @@ export class Journal {
     return rows.map((r) => r.id);
   }
 
-  /** The reply message (CLICommandReply, ECHOReply) received for the request `requestId`, if any. */
+  /**
+   * The first reply message (CLICommandReply, ECHOReply, ...) this node took
+   * as the answer to its own request `requestId`, if any. Only replies the
+   * receiver checked are found: from the node the request went to, of the
+   * reply method the request asked for (a message that merely names the
+   * request in `previousMessageId` is not).
+   */
   findReplyTo(requestId: string): InboxRecord | undefined {
-    const row = this.db
-      .prepare(`SELECT * FROM inbox WHERE json_extract(message, '$.previousMessageId') = ? ORDER BY seq LIMIT 1`)
-      .get(requestId) as InboxRow | undefined;
+    const row = this.stmts.replyTo.get(requestId) as InboxRow | undefined;
     return row && toInboxRecord(row);
   }
 
@@ -641,13 +652,35 @@ function toInboxRecord(r: InboxRow): InboxRecord {
   return rec;
 }
 
-const schemaVersion = 1;
+/**
+ * The journal's schema version. 1: the first release. 2: `inbox.answers`,
+ * the request a received reply was checked against.
+ */
+export const journalSchemaVersion = 2;
 
+/**
+ * Brings the file up to {@link journalSchemaVersion}, one step at a time, in
+ * one transaction: an older journal is reused as it is, with its queued
+ * work. A newer one is refused (a downgrade would misread it).
+ */
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > schemaVersion)
-    throw new Error(`journal schema version ${version} is newer than this steward understands (${schemaVersion})`);
-  if (version === schemaVersion) return;
+  if (version > journalSchemaVersion)
+    throw new Error(`journal schema version ${version} is newer than this steward understands (${journalSchemaVersion})`);
+  if (version === journalSchemaVersion) return;
+  db.transaction(() => {
+    if (version < 1) createVersion1(db);
+    if (version < 2) {
+      // Replies taken before version 2 were not checked: they are not answers (status shows no reply for them).
+      db.exec(`ALTER TABLE inbox ADD COLUMN answers TEXT;
+               CREATE INDEX IF NOT EXISTS inbox_answers ON inbox (answers) WHERE answers IS NOT NULL;`);
+    }
+    db.pragma(`user_version = ${journalSchemaVersion}`);
+  })();
+}
+
+/** The tables of schema version 1. */
+function createVersion1(db: Database.Database): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS outbox (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -685,6 +718,5 @@ function migrate(db: Database.Database): void {
       last_seen INTEGER NOT NULL,
       info TEXT NOT NULL DEFAULT ''
     );
-    PRAGMA user_version = ${schemaVersion};
   `);
 }

@@ -39,6 +39,18 @@ export interface MethodInfo {
   acceptedBy?: 'central' | 'errorLogger';
   /** The name of the same method in the other generation of steward (seed ↔ mature), for the manual. */
   sameAs?: string;
+  /**
+   * The method is only ever an answer: a node accepts it only as the reply to
+   * a request it sent itself (see the reply guard), never as a request of its
+   * own, whoever signed it. @defaultValue false
+   */
+  onlyAsReply?: boolean;
+  /**
+   * A request of this method may be answered by several reply messages
+   * (streams, copies); other requests take one reply. A request with a
+   * `schedule` always may. @defaultValue false
+   */
+  manyReplies?: boolean;
   /** One line for `--help` and the manual. */
   summary: string;
 }
@@ -69,6 +81,7 @@ const rows: MethodInfo[] = [
   },
   {
     name: 'CLICommandReply',
+    onlyAsReply: true,
     defaultKind: 'EventACK',
     ordered: true,
     data: DataShape.Text,
@@ -109,6 +122,7 @@ const rows: MethodInfo[] = [
   },
   {
     name: 'ECHOReply',
+    onlyAsReply: true,
     defaultKind: 'EventACK',
     ordered: true,
     data: DataShape.Text,
@@ -126,6 +140,7 @@ const rows: MethodInfo[] = [
   },
   {
     name: 'REQCliCommandCont',
+    manyReplies: true,
     defaultKind: 'EventACK',
     ordered: false,
     data: DataShape.Argv,
@@ -134,6 +149,7 @@ const rows: MethodInfo[] = [
   },
   {
     name: 'REQTailFile',
+    manyReplies: true,
     defaultKind: 'EventACK',
     ordered: false,
     data: DataShape.Text,
@@ -207,6 +223,7 @@ const rows: MethodInfo[] = [
   },
   {
     name: 'REQPong',
+    onlyAsReply: true,
     defaultKind: 'EventACK',
     ordered: true,
     data: DataShape.Text,
@@ -240,6 +257,7 @@ const rows: MethodInfo[] = [
   },
   {
     name: 'REQCopySrc',
+    manyReplies: true,
     defaultKind: 'EventACK',
     ordered: false,
     data: DataShape.Text,

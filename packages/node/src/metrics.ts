@@ -60,6 +60,10 @@ export class Metrics {
   readonly restarts;
   /** Restart-intensity escalations. */
   readonly escalations;
+  /** ACKs ignored: not the target's own signed answer (forged, unsigned, or from an unapproved key). */
+  readonly acksIgnored;
+  /** Received messages refused before anything ran, by code (unsigned, untrusted, badSignature, expired, acl, unsolicited). */
+  readonly refused;
 
   // Journal and broker.
   /** Seconds per journal commit (one transaction, one fsync). */
@@ -144,6 +148,16 @@ export class Metrics {
     );
     this.restarts = counter('steward_actor_restarts_total', 'Restarts of supervised processes, by process', ['process']);
     this.escalations = counter('steward_actor_escalations_total', 'Restart-intensity escalations, by process', ['process']);
+    this.acksIgnored = counter(
+      'steward_acks_ignored_total',
+      "ACKs ignored because they are not the target's own signed answer, by reason (unsigned, untrusted, badSignature, wrongNode)",
+      ['reason'],
+    );
+    this.refused = counter(
+      'steward_messages_refused_total',
+      'Received messages refused before anything ran, by code (unsigned, untrusted, badSignature, expired, acl, unsolicited)',
+      ['code'],
+    );
 
     this.journalCommit = new client.Histogram({
       name: 'steward_journal_commit_seconds',

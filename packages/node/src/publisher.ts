@@ -206,7 +206,7 @@ export class Publisher {
     });
     this.active.set(id, { rec, actor });
     s.metrics.inflight.inc();
-    this.opts.acks.register(id, (e) => {
+    this.opts.acks.register(id, m.toNode, (e) => {
       if (e.type === 'NO_RESPONDERS') {
         this.closeWindow();
         if (!this.active.has(id)) return; // withdrawn: it waits in the queue, not for this answer

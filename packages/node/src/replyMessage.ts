@@ -9,10 +9,13 @@
  * request gave `replyMethodArgs`, those become the reply's `data` and the
  * output travels in `previousOutput` (the value of `{{STEWARD_DATA}}`).
  *
- * A chain is one hop: a reply answers only when it names a `replyMethod`
- * itself, so replies never bounce back and forth. @internal
+ * A reply taken by the requester never asks for a reply of its own (the
+ * reply guard rebuilds it from the request), so replies never bounce back and
+ * forth. A reply to a third node (`replyToNode`) goes only where the
+ * requester may send that method itself (see NodeServices.relayRefusal). @internal
  */
 import { kindIsCommand, methodInfo, subjectOf, type MessageSpec, type OutboxSubmission, type WireMessage } from '@steward/core';
+import { FailureKind } from './errorKernel.js';
 import type { NodeServices } from './services.js';
 
 /** The method that means "no reply". */
@@ -35,8 +38,22 @@ export function buildReply(s: NodeServices, m: WireMessage, text: string, source
   const method = replyMethodOf(m);
   if (method === undefined) return undefined;
   const args = m.replyMethodArgs;
+  const toNode = m.replyToNode ?? m.fromNode;
+  if (toNode !== m.fromNode) {
+    // Sent on the requester's behalf to a third node, signed with this node's key: only what the requester may send itself.
+    const refusal = s.relayRefusal?.(m.fromNode, method, toNode, args ?? [text]);
+    if (refusal !== undefined) {
+      s.errors.report({
+        kind: FailureKind.Rejected,
+        text: `no ${method} reply to ${toNode} for ${m.method} from ${m.fromNode}: ${refusal}`,
+        messageId: m.id,
+        peer: m.fromNode,
+      });
+      return undefined;
+    }
+  }
   const spec: MessageSpec = {
-    toNode: m.replyToNode ?? m.fromNode,
+    toNode,
     method,
     // replyACKTimeout 0: the reply goes without ACK.
     commandOrEvent: m.requestTimeout === 0 ? 'EventNACK' : 'EventACK',

@@ -48,6 +48,14 @@ export class NodeServices {
   readonly appendLocks = new KeyedLock();
   /** The node's supervised processes, for the REQOpProcess* methods; set by the node once its tree exists. */
   processes?: ProcessTable;
+  /**
+   * Why this node must not send a reply of `method` to `to` on behalf of
+   * `from`, the requester, when `to` is a third node (`replyToNode`): the
+   * reply carries this node's signature, so it may go only where the
+   * requester itself may send it (the ACL). Undefined: it may.
+   * @defaultValue no check (set by the node when ACL checks are on)
+   */
+  relayRefusal?: (from: string, method: string, to: string, data: readonly string[]) => string | undefined;
 
   constructor(
     readonly config: NodeConfig,

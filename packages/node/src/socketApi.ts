@@ -15,6 +15,7 @@ import { MessageKind, subjectOf, type InboxRecord, type MessageSpec, type Outbox
 import { FailureKind } from './errorKernel.js';
 import type { DeliveryEvent, ExecutionEvent } from './nodeEvents.js';
 import { expectsReplyMessage, sentResult, type SentFacts } from './sendResult.js';
+import { replyMethodOf } from './replyMessage.js';
 import type { NodeServices } from './services.js';
 import {
   ErrorCode,
@@ -507,8 +508,10 @@ class ApiConnection {
       } else {
         const m = ev.e.message;
         const t = m.previousMessageId === undefined ? undefined : tracked.get(m.previousMessageId);
-        // Only the node the request went to can answer it.
+        // Only the node the request went to can answer it, with the reply method the request asked for (as the reply guard checks).
         if (!t || t.result || t.reply || m.fromNode !== t.toNode) return;
+        const request = s.journal.getOutbox(t.id)?.message;
+        if (!request || m.method !== replyMethodOf(request)) return;
         t.reply = m;
         settle(t);
       }

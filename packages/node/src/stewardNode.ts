@@ -138,6 +138,7 @@ export class StewardNode {
     this.broker = broker;
     const s = new NodeServices(c, log, journal, broker, errors, audit, metrics);
     this.services = s;
+    s.relayRefusal = (from, method, to, data) => security.relayRefusal(from, method, to, data);
     errors.listeners.push((f) => s.events.emit('failure', f));
     // Observability reads the event stream: the live model (inspector, in-flight counts) and the metric sources.
     const live = new LiveModel(s.events, c.inspect ? {} : { timelines: 0 });
@@ -161,7 +162,11 @@ export class StewardNode {
         },
       ]).catch((err: unknown) => log.error(`could not queue an ErrorLog for central: ${(err as Error).message}`));
     });
-    const acks = new AckInbox(log);
+    const acks = new AckInbox(
+      log,
+      (raw, target) => security.ackRefusal(raw, target),
+      (code) => metrics.acksIgnored.inc({ reason: code }),
+    );
     this.acks = acks;
 
     const subscribed = new Set<string>();

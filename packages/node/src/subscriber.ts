@@ -29,7 +29,8 @@ import { FailureKind } from './errorKernel.js';
 import { appendTargetOf } from './methods/fileAppend.js';
 import { methodHandlers, scheduled, type MethodHandler } from './methods/index.js';
 import { buildReply, replyEmitter } from './replyMessage.js';
-import type { NodeSecurity } from './security/nodeSecurity.js';
+import type { NodeSecurity, Refusal } from './security/nodeSecurity.js';
+import { replyVerdict } from './security/replyGuard.js';
 import type { NodeServices } from './services.js';
 
 /** @internal */
@@ -47,6 +48,8 @@ interface Pending {
   replyTo?: string;
   /** A CommandACK not journaled yet: written when it starts running (see onMessage). */
   unjournaled?: boolean;
+  /** For a reply: the id of this node's request it answers (see replyGuard.ts). */
+  answers?: string;
   abort?: AbortController;
   /** Stops the execution actor. */
   stop?: () => void;
@@ -126,6 +129,8 @@ export class Subscriber {
   private readonly held = new Map<string, Held>();
   /** For each held message id, the id it follows (its key in `held`). */
   private readonly heldFollows = new Map<string, string>();
+  /** Replies being taken and not journaled yet: request id → reply id (see replyGuard.ts). */
+  private readonly replyClaims = new Map<string, string>();
   /** Recently refused ids (answered `rejected`, never journaled), oldest first. */
   private readonly refused = new Set<string>();
   private stopped = false;
@@ -249,9 +254,21 @@ export class Subscriber {
       return;
     }
 
+    // A reply is taken only as the answer to a request of ours, and runs as that request says (see replyGuard.ts).
+    const verdict = replyVerdict(this.s.journal, m, (requestId) => this.replyClaims.get(requestId));
     // Verified before dedup and before anything is journaled: a refused message leaves no trace but the report.
-    const refusal = this.opts.security?.check(rawObj, m);
+    let refusal: Refusal | undefined = this.opts.security?.check(rawObj, m, verdict.kind === 'reply');
+    if (!refusal && verdict.kind === 'refused') {
+      refusal = { code: 'unsolicited', reason: verdict.reason };
+      this.opts.security?.countRefusal(refusal.code);
+    }
+    let answers: string | undefined;
+    if (verdict.kind === 'reply') {
+      m = verdict.message;
+      answers = verdict.request.id;
+    }
     if (refusal) {
+      this.s.metrics.refused.inc({ code: refusal.code });
       this.s.errors.report({
         kind: FailureKind.Rejected,
         text: `refused ${m.method} from ${m.fromNode} on ${msg.subject}: ${refusal.code}: ${refusal.reason}`,
@@ -307,6 +324,10 @@ export class Subscriber {
 
     if (this.heldFollows.size > 0) this.unhold(m.id);
     const pending: Pending = msg.reply ? { replyTo: msg.reply } : {};
+    if (answers !== undefined) {
+      pending.answers = answers;
+      this.replyClaims.set(answers, m.id);
+    }
     this.pending.set(m.id, pending);
     if (kind === 'CommandACK' && msg.reply) {
       // Its ACK comes only after it ran, and the sender resends until then: the receipt needs no
@@ -318,9 +339,10 @@ export class Subscriber {
     }
     try {
       // Durable before the ACK and before any effect: a crash after this point can never run it twice.
-      await this.s.journal.insertInbox(m, msg.subject);
+      await this.s.journal.insertInbox(m, msg.subject, answers);
     } catch (err) {
       this.pending.delete(m.id);
+      if (answers !== undefined) this.replyClaims.delete(answers);
       this.s.errors.report({
         kind: FailureKind.Journal,
         text: 'could not journal a received message; not ACKed, the sender will resend',
@@ -558,7 +580,7 @@ export class Subscriber {
     const pending = this.pending.get(id);
     // "running" is durable before the method's first effect, so a crash is seen as an interruption.
     if (pending?.unjournaled) {
-      await s.journal.insertInboxRunning(m, subject, progress);
+      await s.journal.insertInboxRunning(m, subject, progress, pending.answers);
       delete pending.unjournaled;
     } else if (!handler.idempotent || progress !== undefined) {
       await s.journal.updateInbox(m.id, {
@@ -641,6 +663,8 @@ export class Subscriber {
     s.events.emit('execution', { id: m.id, subject, message: m, state: 'replied', result: reply, time: Date.now() });
     const pending = this.pending.get(m.id);
     this.pending.delete(m.id);
+    // Journaled with the result: the journal now says which reply the request took.
+    if (pending?.answers !== undefined) this.replyClaims.delete(pending.answers);
     if (kindIsCommand(m.commandOrEvent) && kindWantsAck(m.commandOrEvent) && pending?.replyTo) this.respond(pending.replyTo, reply);
     // A CommandACK failure travels back in the ACK and the sender reports it; report here only what no sender will.
     if (isFailureStatus(result.status) && m.commandOrEvent !== 'CommandACK') {
@@ -702,7 +726,9 @@ export class Subscriber {
 
   private respond(replyTo: string, reply: AckReply): void {
     try {
-      this.nc?.publish(replyTo, JSON.stringify(reply));
+      // Signed, so the sender can tell this node's answer from one any broker client made up.
+      const body = this.opts.security ? this.opts.security.signAck(reply) : reply;
+      this.nc?.publish(replyTo, JSON.stringify(body));
     } catch (err) {
       this.s.log.warn(`could not send ACK: ${(err as Error).message}`, { id: reply.id });
     }

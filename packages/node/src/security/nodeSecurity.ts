@@ -4,7 +4,18 @@
  * the pushes of the approved key set to every node.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { DataShape, keyFingerprint, methodInfo, publicKeyFromText, signedJson, verifyMessage, type WireMessage } from '@steward/core';
+import {
+  ackSignatureValid,
+  DataShape,
+  keyFingerprint,
+  methodInfo,
+  publicKeyFromText,
+  signAck,
+  signedJson,
+  verifyMessage,
+  type AckReply,
+  type WireMessage,
+} from '@steward/core';
 import { statSync } from 'node:fs';
 import type { NodeConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -19,7 +30,13 @@ export const HELLO_KEY_PREFIX = 'publicKey=';
 
 /** Why a received message was refused: a short code for counting, and a sentence. */
 export interface Refusal {
-  code: 'expired' | 'unsigned' | 'untrusted' | 'badSignature' | 'acl';
+  code: 'expired' | 'unsigned' | 'untrusted' | 'badSignature' | 'acl' | 'unsolicited';
+  reason: string;
+}
+
+/** Why an ACK was ignored: a short code for counting, and a sentence. */
+export interface AckRefusal {
+  code: 'unsigned' | 'untrusted' | 'badSignature' | 'wrongNode';
   reason: string;
 }
 
@@ -70,13 +87,69 @@ export class NodeSecurity {
    * Checks a received message (`raw` is the parsed payload, `m` its
    * validated form). Returns why it must not run, or undefined.
    */
-  check(raw: Record<string, unknown>, m: WireMessage): Refusal | undefined {
-    const r = this.refusalOf(raw, m);
-    if (r) this.refusals.set(r.code, (this.refusals.get(r.code) ?? 0) + 1);
+  check(raw: Record<string, unknown>, m: WireMessage, ownReply = false): Refusal | undefined {
+    const r = this.refusalOf(raw, m, ownReply);
+    if (r) this.countRefusal(r.code);
     return r;
   }
 
-  private refusalOf(raw: Record<string, unknown>, m: WireMessage): Refusal | undefined {
+  /** Counts a refusal decided elsewhere (the reply guard). */
+  countRefusal(code: Refusal['code']): void {
+    this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
+  }
+
+  /** ACKs ignored, by code, since start. */
+  readonly ackRefusals = new Map<AckRefusal['code'], number>();
+
+  /**
+   * The ACK body for `reply`, signed with this node's key. Always signed,
+   * whatever this node checks itself, so a sender that checks ACKs can trust it.
+   */
+  signAck(reply: AckReply): AckReply & { signature: string } {
+    return signAck(reply, this.keys.privateKey);
+  }
+
+  /**
+   * With signature checks on: why the ACK body `raw`, received for a
+   * message sent to `target`, is not that node's own answer (unsigned,
+   * signed by another key, or naming another node), or undefined when it is.
+   * Without signature checks every ACK is taken, as before.
+   */
+  ackRefusal(raw: Record<string, unknown>, target: string): AckRefusal | undefined {
+    if (!this.c.enableSignatureCheck) return undefined;
+    const r = this.ackRefusalOf(raw, target);
+    if (r) this.ackRefusals.set(r.code, (this.ackRefusals.get(r.code) ?? 0) + 1);
+    return r;
+  }
+
+  private ackRefusalOf(raw: Record<string, unknown>, target: string): AckRefusal | undefined {
+    if (raw.node !== target) return { code: 'wrongNode', reason: `ACK names node "${String(raw.node)}", but the message went to "${target}"` };
+    if (raw.signature === undefined) return { code: 'unsigned', reason: `unsigned ACK for a message to "${target}"` };
+    const key = this.trust.publicKeyOf(target);
+    if (!key) return { code: 'untrusted', reason: `"${target}" has no approved key (steward keys allow ${target} at central)` };
+    if (!ackSignatureValid(raw, key))
+      return { code: 'badSignature', reason: `ACK signature does not verify against the approved key of "${target}" (forged)` };
+    return undefined;
+  }
+
+  /**
+   * With ACL checks on: why this node must not send `method` to `to` on
+   * behalf of `from` (a reply to a third node), judged by the fleet's ACL as
+   * if `from` sent it itself; undefined when it may.
+   */
+  relayRefusal(from: string, method: string, to: string, data: readonly string[]): string | undefined {
+    if (!this.c.enableAclCheck) return undefined;
+    return aclRefusal(this.trust.acl, {
+      to,
+      from,
+      method,
+      data,
+      central: this.c.centralNodeName,
+      isCommand: commandMethods.has(method) || methodInfo(method)?.data === DataShape.Argv,
+    });
+  }
+
+  private refusalOf(raw: Record<string, unknown>, m: WireMessage, ownReply: boolean): Refusal | undefined {
     const expiresAt = raw.expiresAt;
     if (typeof expiresAt === 'number' && expiresAt < Date.now())
       return { code: 'expired', reason: `expired at ${new Date(expiresAt).toISOString()} (a replay, or clocks out of sync)` };
@@ -108,7 +181,8 @@ export class NodeSecurity {
       const r = this.signatureRefusal(raw, m, expiresAt);
       if (r) return r;
     }
-    if (this.c.enableAclCheck) {
+    // A reply this node took as the answer to its own request runs on that request's authority (see replyGuard.ts).
+    if (this.c.enableAclCheck && !ownReply) {
       const reason = aclRefusal(this.trust.acl, {
         to: this.c.node,
         from: m.fromNode,
