@@ -8,6 +8,7 @@ import { normalizeGoFlags } from './argv.js';
 import { clientCommandOptionNames, clientCommands, normalizeClientArgs } from './clientCommands.js';
 import { aclCommand } from './aclCommand.js';
 import { keysCommand } from './keysCommand.js';
+import { serviceCommand, serviceOptionNames } from './serviceCommand.js';
 import { loadConfigFile, runStart, startOptionNames, startOptions } from './startCommand.js';
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
@@ -57,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
       .command(clientCommands((c) => (code = c)))
       .command(keysCommand((c) => (code = c)))
       .command(aclCommand((c) => (code = c)))
+      .command(serviceCommand(args, (c) => (code = c)))
       .demandCommand(1, 'name a command: start, send, status, jobs, nodes or demo (see --help)')
       .strict()
       .fail((msg, err) => {
@@ -81,6 +83,7 @@ function dropUnknownEnv(command: string | undefined): void {
     ...clientCommandOptionNames,
     keys: ['nodeFolder', 'publicKey'],
     acl: ['nodeFolder', 'to', 'from', 'method', 'commands'],
+    service: [...startOptionNames(), 'socket', ...serviceOptionNames],
   };
   const own = new Set((byCommand[command ?? ''] ?? byCommand.start!).map(toEnv));
   const anyCommand = new Set(Object.values(byCommand).flat().map(toEnv));
