@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,8 @@ const chromiumArgs = [
   '--no-first-run',
 ];
 const token = 'inspector-test-token';
+/** This test is about the page, not about signatures or ACLs: both off, explicitly (the defaults may change). */
+const checksOff = ['--enableSignatureCheck', 'false', '--enableAclCheck', 'false'];
 
 /** Installs Debian's chromium when missing and possible; the reason it is missing otherwise. */
 function ensureChromium(): string | undefined {
@@ -94,7 +96,7 @@ describe('inspector page in a real browser', () => {
       name: 'central',
       folder: join(root, 'central'),
       brokerHostPort: nats.hostPort,
-      args: ['--centralErrorLogger', '--inspect', `127.0.0.1:${port}`, '--inspectToken', token],
+      args: [...checksOff, '--centralErrorLogger', '--inspect', `127.0.0.1:${port}`, '--inspectToken', token],
     });
   });
 
@@ -173,7 +175,7 @@ describe('inspector page in a real browser', () => {
       await page.locator('#detail tr[data-state="retryWait"]').first().waitFor();
 
       // ship1 comes up: the same actor reaches delivered.
-      await startNode({ name: 'ship1', folder: join(root, 'ship1'), brokerHostPort: nats.hostPort });
+      await startNode({ name: 'ship1', folder: join(root, 'ship1'), brokerHostPort: nats.hostPort, args: checksOff });
       await page.locator(`.row[data-kind="message"][data-id="${id}"][data-state="delivered"]`).waitFor({ timeout: 90_000 });
       await page.locator('#detail g.state.current[data-state="delivered"]').waitFor();
       await page.locator('#detail tr[data-state="delivered"]').waitFor();
@@ -216,13 +218,15 @@ describe('inspector page in a real browser', () => {
       name: 'badnode',
       folder,
       brokerHostPort: nats.hostPort,
-      args: ['--inspect', `127.0.0.1:${port}`, '--restartIntensity', '100'],
+      args: [...checksOff, '--inspect', `127.0.0.1:${port}`, '--restartIntensity', '100'],
     });
+    // No --inspectToken: the node generated one, readable by its own user only.
+    const generated = readFileSync(join(folder, 'state', 'inspect.token'), 'utf8').trim();
     const browser = await pw.chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, timeout: 60_000 });
     try {
       const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
       page.setDefaultTimeout(60_000);
-      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.goto(`http://127.0.0.1:${port}/?token=${generated}`);
       const row = page.locator('.row[data-path="root/inputs/inmsgFile"]');
       await row.waitFor();
       await waitFor(async () => Number(/↻ (\d+)/.exec((await row.textContent()) ?? '')?.[1] ?? 0) >= 4, {

@@ -4,10 +4,14 @@
  * other web pages out (Host header without a token, the token with one).
  */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request, type ClientRequest, type IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createActor } from 'xstate';
 import { processLogic, supervisorMachine } from '@steward/core';
+import { inspectTokenFile, resolveInspectToken } from '../src/inspector/inspectorProcess.js';
 import { InspectorServer } from '../src/inspector/inspectorServer.js';
 import { LiveModel } from '../src/inspector/liveModel.js';
 import { NodeEvents } from '../src/nodeEvents.js';
@@ -164,5 +168,80 @@ describe('InspectorServer', () => {
     assert.ok(received.length >= 2, 'the first view at once, another after the change');
     const last = JSON.parse(received.at(-1)!.replace(/^event: view\ndata: /, '')) as { inflight: { delivery: number } };
     assert.equal(last.inflight.delivery, 1);
+  });
+
+  it('serves at most maxStreams event streams at once: one more gets 503 until another closes', async () => {
+    const capped = new InspectorServer({
+      hostAndPort: '127.0.0.1:0',
+      services: services(events),
+      live,
+      root: () => root,
+      startedAt: 0,
+      maxStreams: 3,
+    });
+    await capped.listen();
+    const cappedPort = Number(capped.address.split(':')[1]);
+    /** Opens a stream; resolves with its status once the head arrived (and, for a 200, the first event). */
+    const open = () =>
+      new Promise<{ req: ClientRequest; res: IncomingMessage; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: cappedPort, path: '/api/stream' }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => {
+            body += c.toString();
+            if (res.statusCode !== 200 || body.includes('event: view')) resolve({ req, res, body });
+          });
+          res.on('end', () => resolve({ req, res, body }));
+        });
+        req.on('error', (e) => (e.message.includes('aborted') || e.message.includes('socket hang up') ? undefined : reject(e)));
+        req.end();
+      });
+    try {
+      const streams = [await open(), await open(), await open()];
+      assert.deepEqual(
+        streams.map((x) => x.res.statusCode),
+        [200, 200, 200],
+      );
+      const refused = await open();
+      assert.equal(refused.res.statusCode, 503);
+      assert.match(refused.body, /too many event streams open \(3 of at most 3\)/);
+      // A page that closes frees its place.
+      streams[0]!.req.destroy();
+      const again = await (async () => {
+        for (let i = 0; i < 100; i++) {
+          const x = await open();
+          if (x.res.statusCode === 200) return x;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        return undefined;
+      })();
+      assert.equal(again?.res.statusCode, 200);
+      for (const x of [...streams, again!]) x.req.destroy();
+    } finally {
+      await capped.close();
+    }
+  });
+});
+
+describe('the inspector token', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'steward-inspect-token-'));
+  after(() => rmSync(folder, { recursive: true, force: true }));
+
+  it('is generated, stored mode 0600 and kept; a configured one is used as is; "none" means none', () => {
+    const first = resolveInspectToken({ nodeFolder: folder, inspectToken: '' });
+    assert.match(first.token, /^[A-Za-z0-9_-]{40,}$/);
+    assert.equal(first.file, inspectTokenFile(folder));
+    assert.equal(readFileSync(first.file, 'utf8').trim(), first.token);
+    assert.equal(statSync(first.file).mode & 0o777, 0o600);
+    assert.equal(resolveInspectToken({ nodeFolder: folder, inspectToken: '' }).token, first.token, 'kept across restarts');
+    assert.deepEqual(resolveInspectToken({ nodeFolder: folder, inspectToken: 'given' }), { token: 'given' });
+    assert.deepEqual(resolveInspectToken({ nodeFolder: folder, inspectToken: 'none' }), { token: '' });
+  });
+
+  it('is replaced when the stored file is readable by others', () => {
+    const { token, file } = resolveInspectToken({ nodeFolder: folder, inspectToken: '' });
+    chmodSync(file!, 0o644);
+    const next = resolveInspectToken({ nodeFolder: folder, inspectToken: '' });
+    assert.notEqual(next.token, token);
+    assert.equal(statSync(file!).mode & 0o777, 0o600);
   });
 });
