@@ -166,9 +166,18 @@ export async function confinedDir(root: string, parts: string[], mode?: number, 
       throw err;
     });
     if (!st) {
-      await mkdir(next, mode !== undefined ? { mode } : {}).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
-      });
+      const made = await mkdir(next, mode !== undefined ? { mode } : {}).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+          return false;
+        },
+      );
+      // The mode the message asked for (folderPerm), not cut down by the node's owner-only umask.
+      if (made && mode !== undefined) {
+        const dir = await open(next, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+        await dir.chmod(mode).finally(() => dir.close());
+      }
       st = await lstat(next);
     }
     if (st.isSymbolicLink()) {
