@@ -25,6 +25,8 @@ import {
 after(cleanupHarness);
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+/** Copies, not signatures or ACLs, are tested here: both off, explicitly (the defaults may change). */
+const checksOff = ['--enableSignatureCheck', 'false', '--enableAclCheck', 'false'];
 
 describe('REQCopySrc / REQCopyDst', () => {
   let broker: NatsServerHandle;
@@ -35,8 +37,13 @@ describe('REQCopySrc / REQCopyDst', () => {
     broker = await startNatsServer();
     const root = await makeTempDir('steward-copy-');
     [central, ship1] = await Promise.all([
-      startNode({ name: 'central', folder: join(root, 'central'), brokerHostPort: broker.hostPort, args: ['--centralErrorLogger'] }),
-      startNode({ name: 'ship1', folder: join(root, 'ship1'), brokerHostPort: broker.hostPort }),
+      startNode({
+        name: 'central',
+        folder: join(root, 'central'),
+        brokerHostPort: broker.hostPort,
+        args: [...checksOff, '--centralErrorLogger'],
+      }),
+      startNode({ name: 'ship1', folder: join(root, 'ship1'), brokerHostPort: broker.hostPort, args: checksOff }),
     ]);
   });
 
