@@ -117,7 +117,7 @@ describe('secure mode: signed messages, trust from central, replay protection', 
     await mkdir(join(dir, centralName, 'state'), { recursive: true });
     const policy = {
       nodeGroups: { commanders: [centralName] },
-      commandGroups: { appendOnly: [`bash -c echo * >> ${runsFile}`] },
+      commandGroups: { appendOnly: [`bash -c 'echo * >> ${runsFile}'`] },
       rules: [
         { to: shipName, from: '@commanders', method: 'CLICommand', commands: ['@appendOnly'] },
         { to: shipName, from: shipName, method: '*' },
@@ -144,7 +144,10 @@ describe('secure mode: signed messages, trust from central, replay protection', 
       timeoutMs: 60_000,
       message: 'ship key pending at central',
     });
-    assert.match(keys('allow', shipName), /allowed/);
+    // The operator names the fingerprint `keys list` showed (and `steward keys show` prints on the ship).
+    const fingerprint = new RegExp(`^${shipName}\\s+pending\\s+(SHA256:[0-9a-f]+)`, 'm').exec(keys('list'))?.[1];
+    assert.ok(fingerprint, 'keys list shows the pending fingerprint');
+    assert.match(keys('allow', shipName, fingerprint), /allowed/);
     await waitFor(() => adopted(ship).includes(shipName), { timeoutMs: 60_000, message: 'ship adopts the set with its own key' });
     nc = await connect({ servers: server.url });
     nc.subscribe(`${shipName}.>`, {
