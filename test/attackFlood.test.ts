@@ -194,6 +194,10 @@ describe('attack: a flood of forged messages is not amplified (hole 9)', { timeo
       new RegExp(`refused [\\d,]+ more messages from ${centralName} \\(code badSignature\\) in the last \\d+ s; first: `),
     );
 
+    // Its metrics say so too: every refusal counted, a handful of ErrorLogs queued.
+    const metrics = await (await fetch(metricsUrl)).text();
+    const sent = /^steward_error_messages_sent_total\{[^}]*kind="rejected"[^}]*\} (\d+)/m.exec(metrics);
+    assert.ok(sent && Number(sent[1]) <= 5, `steward_error_messages_sent_total{kind="rejected"}: ${sent?.[1]}`);
     // The ship's journal holds a handful of ErrorLogs, not thousands.
     const outbox = queryJournal<{ n: number }>(
       ship,

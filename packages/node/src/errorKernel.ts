@@ -100,6 +100,8 @@ export class ErrorKernel {
   readonly counts = new Map<FailureKind, number>();
   /** Listeners told about every failure (metrics, inspector). */
   readonly listeners: ((f: Failure) => void)[] = [];
+  /** Listeners told about every report queued for central (one per summary, not one per refusal it counts). */
+  readonly forwardListeners: ((kind: FailureKind) => void)[] = [];
   /** Refusal windows open now, by sender (or subject), kind and code. */
   private readonly bursts = new Map<string, Burst>();
   private readonly windowMs: number;
@@ -150,6 +152,7 @@ export class ErrorKernel {
     if (!f.localOnly && this.forward) {
       const where = [f.messageId && `id=${f.messageId}`, f.subject && `subject=${f.subject}`].filter(Boolean).join(' ');
       this.forward(`${f.kind}: ${f.text}${cause && !f.text.includes(cause) ? ` (${cause})` : ''}${where ? ` [${where}]` : ''}`);
+      for (const l of this.forwardListeners) l(f.kind);
     }
   }
 

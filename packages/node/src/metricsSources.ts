@@ -113,17 +113,18 @@ export function bindMetricSources(metrics: Metrics, src: MetricSources): () => v
     if (e.state === 'replied' && e.result?.status === 'succeeded' && method === 'ErrorLog')
       metrics.errorMessagesReceived.inc({ fromNode: e.message.fromNode });
   };
-  const onFailure = (f: Failure) => {
-    // Mirrors the error kernel: what is not local-only is queued for central as an ErrorLog.
-    if (!f.localOnly) metrics.errorMessagesSent.inc({ kind: f.kind });
-  };
+  // Told by the error kernel when it queues a report: a summary of many refusals is one ErrorLog.
+  const onForwarded = (kind: FailureKind) => metrics.errorMessagesSent.inc({ kind });
+  s.errors.forwardListeners.push(onForwarded);
+  disposers.push(() => {
+    const i = s.errors.forwardListeners.indexOf(onForwarded);
+    if (i >= 0) s.errors.forwardListeners.splice(i, 1);
+  });
   s.events.on('delivery', onDelivery);
   s.events.on('execution', onExecution);
-  s.events.on('failure', onFailure);
   disposers.push(() => {
     s.events.off('delivery', onDelivery);
     s.events.off('execution', onExecution);
-    s.events.off('failure', onFailure);
   });
   metrics.sampled.inflight = () => live.activeCount(ActorKind.Delivery);
   new client.Gauge({
