@@ -42,6 +42,9 @@ export function benchConfig(name: string, folder: string, brokerHostPort: string
     // Operator-facing listeners, like the Prometheus endpoint: off in the simulator.
     ...({ socketPath: 'off', inspect: '' } as Partial<NodeConfig>),
     embeddedBroker: false,
+    // Compared with plain NATS, which checks nothing: messages are signed, but not checked (as before the secure default).
+    enableSignatureCheck: false,
+    enableAclCheck: false,
     // Nobody runs "central" in the bench: failures stay local instead of queuing ErrorLogs.
     centralNodeName: 'bench-no-central',
     // BENCH_JOURNAL_SYNC=normal measures the runtime without an fsync per commit.

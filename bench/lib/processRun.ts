@@ -94,6 +94,11 @@ export function stewardStartArgs(node: string, folder: string, brokerHostPort: s
     '0',
     '--centralNodeName',
     'bench-no-central',
+    // Compared with plain NATS, which checks nothing (see benchConfig).
+    '--enableSignatureCheck',
+    'false',
+    '--enableAclCheck',
+    'false',
     ...extra,
   ];
 }

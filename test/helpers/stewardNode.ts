@@ -34,6 +34,11 @@ export interface StartNodeOptions {
    */
   brokerHostPort?: string;
   /**
+   * Run with the node's own security defaults (signature and ACL checks on).
+   * @defaultValue false: both checks are turned off unless `args` name them
+   */
+  securityDefaults?: boolean;
+  /**
    * Further CLI arguments, after the harness's own.
    * @defaultValue `[]`
    */
@@ -83,6 +88,17 @@ export interface NodeHandle {
 const nodes = new Set<StewardNode>();
 
 /**
+ * `--enableSignatureCheck false` and `--enableAclCheck false`, each unless
+ * `args` names it: a node runs with both checks on by default, and most
+ * tests exercise the runtime without approving keys.
+ */
+function securityDefaults(args: readonly string[]): string[] {
+  return ['--enableSignatureCheck', '--enableAclCheck'].flatMap((flag) =>
+    args.some((a) => a === flag || a.startsWith(`${flag}=`)) ? [] : [flag, 'false'],
+  );
+}
+
+/**
  * Runs `steward start --node <name> --brokerAddress <hostPort>
  * --promHostAndPort off --sayHelloInterval 0 ...args` in `folder` and
  * resolves once this run has logged `node <name> ready` (deadline 30 s).
@@ -128,6 +144,8 @@ class StewardNode implements NodeHandle {
       'off',
       '--sayHelloInterval',
       '0',
+      // Secure by default: tests of the bare runtime turn the checks off, tests of security name them.
+      ...(opts.securityDefaults ? [] : securityDefaults(opts.args ?? [])),
       ...(opts.args ?? []),
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };

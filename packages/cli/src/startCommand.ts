@@ -164,12 +164,14 @@ export function startOptions<T>(y: Argv<T>) {
     .option('enableSignatureCheck', {
       type: 'boolean',
       default: d.enableSignatureCheck,
-      describe: 'run only messages whose ed25519 signature verifies against a key approved at central',
+      describe:
+        'run only messages whose ed25519 signature verifies against a key approved at central, and take only ACKs the target signed (on by default; false: anyone who reaches the broker is trusted)',
     })
     .option('enableAclCheck', {
       type: 'boolean',
       default: d.enableAclCheck,
-      describe: 'deny every received message no ACL rule (steward acl, pushed from central) allows',
+      describe:
+        'deny every received message no ACL rule (steward acl, pushed from central) allows; until an ACL is set, central may call everything and the other nodes nothing (on by default)',
     })
     .option('centralPublicKey', {
       type: 'string',

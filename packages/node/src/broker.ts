@@ -4,7 +4,7 @@
  */
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync, openSync, closeSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
 import { BrokerExitedError, BrokerNotInstalledError } from './errors.js';
@@ -66,9 +66,15 @@ export class EmbeddedBroker {
   private child?: ChildProcess;
   private stopping = false;
 
+  /**
+   * `configText`: the nats-server configuration, written next to the log
+   * file (mode 0600: it holds the broker's password) and passed with `-c`.
+   * @defaultValue none: `-a 127.0.0.1 -p 4222`, no authentication
+   */
   constructor(
     private readonly logFile: string,
     private readonly log: Logger,
+    private readonly configText?: string,
   ) {}
 
   /**
@@ -82,7 +88,14 @@ export class EmbeddedBroker {
     mkdirSync(dirname(this.logFile), { recursive: true });
     const fd = openSync(this.logFile, 'a');
     const [host, port] = splitHostPort(defaultBrokerHostPort);
-    const child = spawn(bin, ['-a', host, '-p', port], { stdio: ['ignore', fd, fd] });
+    let args = ['-a', host, '-p', port];
+    if (this.configText !== undefined) {
+      const conf = join(dirname(this.logFile), 'nats-server.conf');
+      writeFileSync(conf, this.configText, { mode: 0o600 });
+      chmodSync(conf, 0o600);
+      args = ['-c', conf];
+    }
+    const child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
     closeSync(fd);
     this.child = child;
     child.once('exit', (code, signal) => {

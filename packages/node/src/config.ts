@@ -115,13 +115,17 @@ export interface NodeConfig {
   brokerCredsFile: string;
   /**
    * Run nothing whose ed25519 signature does not verify against a key this
-   * node trusts (keys approved at central and pushed to every node). @defaultValue false
+   * node trusts (keys approved at central and pushed to every node), and take
+   * no ACK that the target did not sign. On by default: a node that runs
+   * commands as root acts only on authority it can prove. @defaultValue true
    */
   enableSignatureCheck: boolean;
   /**
    * Deny every received message no ACL rule allows (the ACL is written at
    * central with `steward acl` and pushed with the key set). Use it with
-   * {@link NodeConfig.enableSignatureCheck}, or the sender's name is not proven. @defaultValue false
+   * {@link NodeConfig.enableSignatureCheck}, or the sender's name is not proven.
+   * Until an ACL is set, the policy is "central may call every method on
+   * every node" (see security/nodeSecurity.ts). @defaultValue true
    */
   enableAclCheck: boolean;
   /**
@@ -191,8 +195,8 @@ export function defaultConfig(node: string, nodeFolder = process.cwd()): NodeCon
     brokerToken: '',
     brokerNkeySeedFile: '',
     brokerCredsFile: '',
-    enableSignatureCheck: false,
-    enableAclCheck: false,
+    enableSignatureCheck: true,
+    enableAclCheck: true,
     centralPublicKey: '',
     messageMaxAge: 3600,
     keysPushInterval: 30,

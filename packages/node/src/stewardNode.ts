@@ -18,6 +18,7 @@
  */
 import inspector from 'node:inspector';
 import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import { createActor, type Actor } from 'xstate';
 import {
   Journal,
@@ -50,6 +51,12 @@ import { NodeServices } from './services.js';
 import { SocketApi } from './socketApi.js';
 import { reserveInterruptedAppends, Subscriber } from './subscriber.js';
 import { brokerConnectOptions, describeBrokerAuth, redactSecrets } from './security/brokerAuth.js';
+import {
+  localBrokerConfig,
+  localBrokerCredentials,
+  localBrokerCredentialsPath,
+  type LocalBrokerCredentials,
+} from './security/localBroker.js';
 import { NodeSecurity } from './security/nodeSecurity.js';
 import { applyFileModes } from './security/fileModes.js';
 import { stewardVersion } from './version.js';
@@ -115,26 +122,39 @@ export class StewardNode {
 
     let embedded: EmbeddedBroker | undefined;
     let addresses = c.brokerAddresses;
+    /** The local broker's credentials, when this node uses the local broker and was given none of its own. */
+    let localCreds: LocalBrokerCredentials | undefined;
     if (addresses.length === 0) {
       addresses = [defaultBrokerHostPort];
+      const explicitAuth = Boolean(c.brokerUser || c.brokerToken || c.brokerCredsFile || c.brokerNkeySeedFile);
+      // The local broker lets in only this user's nodes: no other user of the machine can send anything.
+      if (!explicitAuth) localCreds = localBrokerCredentials();
       if (c.embeddedBroker && !(await isListening(defaultBrokerHostPort))) {
         // Say it now, in words, rather than let the broker process fail until escalation.
         if (!findExecutable('nats-server')) throw new BrokerNotInstalledError();
-        embedded = new EmbeddedBroker(join(c.nodeFolder, 'state', 'nats-server.log'), log);
+        const [host, port] = defaultBrokerHostPort.split(':') as [string, string];
+        embedded = new EmbeddedBroker(
+          join(c.nodeFolder, 'state', 'nats-server.log'),
+          log,
+          localCreds ? localBrokerConfig(host, port, localCreds) : undefined,
+        );
       }
     }
     // The key pair exists from the first start, so the operator can approve it before turning checks on.
     const security = new NodeSecurity(c, log);
     this.security = security;
     log.info(`node key ${security.keys.publicKeyText}`, {
-      broker: describeBrokerAuth(c),
+      broker: localCreds ? `user "${localCreds.user}" of the local broker (${localBrokerCredentialsPath()})` : describeBrokerAuth(c),
       signatureCheck: c.enableSignatureCheck,
       aclCheck: c.enableAclCheck,
       trustedKeys: security.trust.trustedNodes().length,
     });
     if (c.enableAclCheck && !c.enableSignatureCheck)
       log.warn('--enableAclCheck without --enableSignatureCheck: ACL rules trust the unproven fromNode of each message');
-    const broker = new BrokerConnection(addresses.map(toServerUrl), c.node, log, brokerConnectOptions(c), (t) => redactSecrets(t, c));
+    const connectOptions = { ...brokerConnectOptions(c), ...(localCreds ? { user: localCreds.user, pass: localCreds.password } : {}) };
+    const broker = new BrokerConnection(addresses.map(toServerUrl), c.node, log, connectOptions, (t) =>
+      redactSecrets(localCreds ? t.split(localCreds.password).join('***') : t, c),
+    );
     this.broker = broker;
     const s = new NodeServices(c, log, journal, broker, errors, audit, metrics);
     this.services = s;
@@ -328,6 +348,12 @@ export class StewardNode {
     root.subscribe({ error: (err) => void this.escalate(err as EscalationError) });
     broker.start();
     void broker.ready().then((nc) => {
+      if (nc.info && !nc.info.auth_required && !c.enableSignatureCheck)
+        log.warn(
+          `the broker at ${nc.getServer()} requires no authentication and signature checks are off: any process that can reach it ` +
+            `(any user of this machine, or anyone on the network) can make this node run commands as ${userInfo().username}. ` +
+            'Turn signature checks back on (the default), or give the broker credentials (MANUAL: Security)',
+        );
       acks.start(nc);
       security.start(nc);
       // Deliveries queued while the broker was away can go now.

@@ -20,7 +20,7 @@ import { statSync } from 'node:fs';
 import type { NodeConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { KeySetError } from './errors.js';
-import { aclPath, aclRefusal, commandMethods, readAcl } from './acl.js';
+import { aclPath, aclRefusal, commandMethods, readAcl, type Acl } from './acl.js';
 import { approvedKeys, decideKey, KeyStatus, readRegistry, recordHelloKey, registryPath } from './keyRegistry.js';
 import { loadOrCreateNodeKeys, type NodeKeys } from './keyStore.js';
 import { KEYS_UPDATE, signKeySet, TrustStore } from './trustStore.js';
@@ -66,6 +66,19 @@ export class NodeSecurity {
         decideKey(c.nodeFolder, c.node, KeyStatus.Allowed, this.keys.publicKeyText);
       this.applyOwnSet();
     }
+  }
+
+  /**
+   * The ACL in force: central's, or, until the operator sets one, the
+   * default policy: central may call every method on every node, the others
+   * only what is always allowed (hellos and error reports to central,
+   * replies to their own requests). Secure by default, and the seed's
+   * messages, sent from central, still run.
+   */
+  policy(): Acl {
+    const acl = this.trust.acl;
+    if (acl.version > 0 || acl.rules.length > 0) return acl;
+    return { ...acl, rules: [{ to: '*', from: this.c.centralNodeName, method: '*' }] };
   }
 
   /** The data a SayHello carries so central learns this node's key. */
@@ -139,7 +152,7 @@ export class NodeSecurity {
    */
   relayRefusal(from: string, method: string, to: string, data: readonly string[]): string | undefined {
     if (!this.c.enableAclCheck) return undefined;
-    return aclRefusal(this.trust.acl, {
+    return aclRefusal(this.policy(), {
       to,
       from,
       method,
@@ -183,7 +196,7 @@ export class NodeSecurity {
     }
     // A reply this node took as the answer to its own request runs on that request's authority (see replyGuard.ts).
     if (this.c.enableAclCheck && !ownReply) {
-      const reason = aclRefusal(this.trust.acl, {
+      const reason = aclRefusal(this.policy(), {
         to: this.c.node,
         from: m.fromNode,
         method: m.method,
