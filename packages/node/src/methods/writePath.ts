@@ -116,8 +116,26 @@ export interface ControlGuard {
   refusal(path: string, asked?: string): string | undefined;
 }
 
-/** Resolves {@link controlPaths} into a {@link ControlGuard}. */
-export async function controlGuard(config: NodeConfig): Promise<ControlGuard> {
+/** How long a resolved guard is reused for writes of the same node: resolving costs a dozen realpath calls. */
+const guardTtlMs = 1000;
+const guards = new WeakMap<NodeConfig, { at: number; guard: Promise<ControlGuard> }>();
+
+/**
+ * Resolves {@link controlPaths} into a {@link ControlGuard}. The result is
+ * reused for a second: only the node's own user can move its control paths.
+ */
+export function controlGuard(config: NodeConfig): Promise<ControlGuard> {
+  const now = Date.now();
+  const cached = guards.get(config);
+  if (cached && now - cached.at < guardTtlMs) return cached.guard;
+  const guard = resolveGuard(config);
+  guards.set(config, { at: now, guard });
+  // A failed resolution is not kept.
+  guard.catch(() => guards.delete(config));
+  return guard;
+}
+
+async function resolveGuard(config: NodeConfig): Promise<ControlGuard> {
   const resolved = await Promise.all(
     controlPaths(config).map(async (c) => ({ ...c, real: await realish(c.kind === 'prefix' ? dirname(c.path) : c.path) })),
   );
