@@ -4,7 +4,7 @@
  * example messages into central's inmsg.txt, waits for the answers and
  * prints them. Everything it starts is stopped before it returns.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -60,7 +60,8 @@ export async function runDemo(opts: { keep: boolean }): Promise<number> {
       await new Promise((r) => setTimeout(r, 100));
     }
     say(`broker:  nats-server on 127.0.0.1:${port}`);
-    for (const name of ['central', 'ship1']) {
+    // Both nodes start at once; each waits only for its own "ready" line.
+    const startNode = async (name: string): Promise<void> => {
       const folder = join(base, name);
       mkdirSync(folder, { recursive: true });
       const args = [
@@ -73,7 +74,9 @@ export async function runDemo(opts: { keep: boolean }): Promise<number> {
         '--promHostAndPort',
         'off',
         '--sayHelloInterval',
-        '5',
+        '1',
+        '--keysPushInterval',
+        '1',
       ];
       if (name === 'central') args.push('--centralErrorLogger');
       const log = join(folder, 'node.log');
@@ -83,7 +86,20 @@ export async function runDemo(opts: { keep: boolean }): Promise<number> {
       procs.push(child);
       await waitFor(`node ${name} to be ready (see ${log})`, () => (read(log).includes(`node ${name} ready`) ? true : undefined), 30_000);
       say(`node:    ${name} in ${folder}`);
-    }
+    };
+    await Promise.all(['central', 'ship1'].map(startNode));
+    // Secure by default: central runs only what ship1 signed with an approved key. An operator compares
+    // the key with `steward keys show` on the ship; the demo has both folders at hand.
+    const cli = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8' }).trim();
+    const shipKey = cli('keys', 'show', '--nodeFolder', join(base, 'ship1'));
+    say(`\napproving ship1's key at central: steward keys allow ship1 <key of ship1>`);
+    say(cli('keys', 'allow', 'ship1', shipKey, '--nodeFolder', join(base, 'central')));
+    // ship1 trusts central's key set (first use) once it holds ship1's own key too.
+    await waitFor(
+      "ship1 to adopt central's key set",
+      () => (/adopted key set version .*trusted=\S*ship1/.test(read(join(base, 'ship1', 'node.log'))) ? true : undefined),
+      30_000,
+    );
     const central = join(base, 'central');
     const messages = [
       {
