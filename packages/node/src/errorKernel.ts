@@ -93,6 +93,12 @@ export function refusalCode(f: Failure): string {
   return f.kind;
 }
 
+/** The method of a subject (`<node>.<kind>.<method>`), if there is one. */
+function methodOf(subject: string | undefined): string | undefined {
+  const parts = subject?.split('.');
+  return parts && parts.length === 3 ? parts[2] : undefined;
+}
+
 /** Collects failures; see module doc. */
 export class ErrorKernel {
   private forward?: ErrorForwarder;
@@ -162,7 +168,8 @@ export class ErrorKernel {
     // Only refusals about a node or a subject; an operator's own bad inmsg.txt entry is reported one by one.
     const who = f.peer ?? f.subject;
     if (who === undefined) return undefined;
-    return JSON.stringify([who, f.kind, refusalCode(f), f.localOnly === true]);
+    // The method too: an ACL refusing CLICommand and one refusing ECHORequest from one node are two things to fix.
+    return JSON.stringify([who, methodOf(f.subject), f.kind, refusalCode(f), f.localOnly === true]);
   }
 
   /**
@@ -239,7 +246,8 @@ export class ErrorKernel {
       what = `${received ? `refused ${n} more messages` : `${n} more ${f.kind} failures`} from ${senders} other senders (codes ${[...b.codes!].join(', ')})`;
     } else {
       const who = f.peer !== undefined ? `from ${f.peer}` : `on ${f.subject}`;
-      what = `${received ? `refused ${n} more messages` : `${n} more ${f.kind} failures`} ${who} (code ${refusalCode(f)})`;
+      const method = f.peer !== undefined && methodOf(f.subject) ? `${methodOf(f.subject)} ` : '';
+      what = `${received ? `refused ${n} more ${method}messages` : `${n} more ${f.kind} failures`} ${who} (code ${refusalCode(f)})`;
     }
     const text = `${what} in the last ${secs} s; first: ${f.text}`;
     this.emit({

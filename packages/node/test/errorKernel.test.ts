@@ -38,18 +38,21 @@ describe('error kernel refusal windows', () => {
       assert.equal(lines.length, 1);
       mock.timers.tick(10_000);
       assert.equal(sent.length, 2);
-      assert.match(sent[1]!, /refused 2,999 more messages from ship2 \(code badSignature\) in the last 10 s; first: refused CLICommand/);
+      assert.match(
+        sent[1]!,
+        /refused 2,999 more CLICommand messages from ship2 \(code badSignature\) in the last 10 s; first: refused CLICommand/,
+      );
       assert.equal(lines.length, 2);
       // Still under fire: no new report of its own, only the next summary.
       k.report(forged('ship2'));
       assert.equal(sent.length, 2);
       mock.timers.tick(10_000);
-      assert.match(sent[2]!, /refused 1 more messages from ship2/);
+      assert.match(sent[2]!, /refused 1 more CLICommand messages from ship2/);
       // A quiet window closes it; the next refusal is reported at once again.
       mock.timers.tick(10_000);
       k.report(forged('ship2'));
       assert.equal(sent.length, 4);
-      assert.doesNotMatch(sent[3]!, /more messages/);
+      assert.doesNotMatch(sent[3]!, / more /);
     } finally {
       mock.timers.reset();
     }
@@ -72,6 +75,20 @@ describe('error kernel refusal windows', () => {
     } finally {
       mock.timers.reset();
     }
+  });
+
+  it('keeps methods apart: an ACL refusing two methods of one node is two things to fix', () => {
+    const { k, sent } = kernel();
+    const acl = (method: string): Failure => ({
+      kind: FailureKind.Rejected,
+      text: `refused ${method} from central on ship.CommandACK.${method}: acl: not allowed`,
+      subject: `ship.CommandACK.${method}`,
+      peer: 'central',
+    });
+    k.report(acl('CLICommand'));
+    k.report(acl('ECHORequest'));
+    k.report(acl('ECHORequest'));
+    assert.equal(sent.length, 2);
   });
 
   it('reports failures that are not refusals, and operator input errors, one by one', () => {
@@ -97,6 +114,6 @@ describe('error kernel refusal windows', () => {
     k.report(forged('ship2'));
     k.flush();
     assert.equal(sent.length, 2);
-    assert.match(sent[1]!, /refused 1 more messages from ship2/);
+    assert.match(sent[1]!, /refused 1 more CLICommand messages from ship2/);
   });
 });
