@@ -77,20 +77,25 @@ interface Burst {
 }
 
 /**
- * The reason code of a failure: its `code`, or one read from its text (the
- * security check's code in `refused X from Y on S: <code>: ...`), or a
- * fixed one for a payload that is not JSON, too large or not a message.
+ * The reason code of a message refused on the wire: the failure's `code`,
+ * or the security check's code read from its text
+ * (`refused X from Y on S: <code>: ...`), or a fixed one for a payload that
+ * is not JSON, too large or not a message (`refused a message on S: ...`).
+ * Undefined for any other failure: a message that passed the checks and
+ * then failed, or was rejected by its method, came from a proven sender and
+ * was journaled; it is reported on its own.
  */
-export function refusalCode(f: Failure): string {
+export function refusalCode(f: Failure): string | undefined {
+  if (f.kind !== FailureKind.Rejected && f.kind !== FailureKind.BadInput) return undefined;
   if (f.code) return f.code;
   const checked = /^refused \S+ from \S+ on \S+: ([A-Za-z]{1,32}): /.exec(f.text);
   if (checked) return checked[1]!;
-  if (f.kind === FailureKind.BadInput) {
+  if (f.kind === FailureKind.BadInput && /^refused a message on \S+: /.test(f.text)) {
     if (/: not JSON: /.test(f.text)) return 'notJson';
     if (/\(payload\)/.test(f.text)) return 'tooLarge';
     return 'invalid';
   }
-  return f.kind;
+  return undefined;
 }
 
 /** The method of a subject (`<node>.<kind>.<method>`), if there is one. */
@@ -164,12 +169,12 @@ export class ErrorKernel {
 
   /** The window key of a refusal, or undefined for a failure that is reported on its own. */
   private refusalKey(f: Failure): string | undefined {
-    if (f.kind !== FailureKind.Rejected && f.kind !== FailureKind.BadInput) return undefined;
-    // Only refusals about a node or a subject; an operator's own bad inmsg.txt entry is reported one by one.
+    const code = refusalCode(f);
+    // Only refusals on the wire, about a node or a subject; an operator's own bad inmsg.txt entry is reported one by one.
     const who = f.peer ?? f.subject;
-    if (who === undefined) return undefined;
+    if (code === undefined || who === undefined) return undefined;
     // The method too: an ACL refusing CLICommand and one refusing ECHORequest from one node are two things to fix.
-    return JSON.stringify([who, methodOf(f.subject), f.kind, refusalCode(f), f.localOnly === true]);
+    return JSON.stringify([who, methodOf(f.subject), f.kind, code, f.localOnly === true]);
   }
 
   /**
@@ -191,7 +196,7 @@ export class ErrorKernel {
     if (overflow) {
       overflow.more++;
       if (overflow.names!.size < maxOverflowNames) overflow.names!.add(f.peer ?? f.subject ?? '?');
-      overflow.codes!.add(refusalCode(f));
+      overflow.codes!.add(refusalCode(f) ?? f.kind);
       return true;
     }
     this.open(overflowKey, f, true);
@@ -247,7 +252,7 @@ export class ErrorKernel {
     } else {
       const who = f.peer !== undefined ? `from ${f.peer}` : `on ${f.subject}`;
       const method = f.peer !== undefined && methodOf(f.subject) ? `${methodOf(f.subject)} ` : '';
-      what = `${received ? `refused ${n} more ${method}messages` : `${n} more ${f.kind} failures`} ${who} (code ${refusalCode(f)})`;
+      what = `${received ? `refused ${n} more ${method}messages` : `${n} more ${f.kind} failures`} ${who} (code ${refusalCode(f) ?? f.kind})`;
     }
     const text = `${what} in the last ${secs} s; first: ${f.text}`;
     this.emit({

@@ -95,7 +95,15 @@ describe('error kernel refusal windows', () => {
     const { k, sent } = kernel();
     for (let i = 0; i < 5; i++) k.report({ kind: FailureKind.DeliveryExpired, text: 'expired', peer: 'ship2' });
     for (let i = 0; i < 5; i++) k.report({ kind: FailureKind.BadInput, text: 'inmsg.txt value 1 rejected: bad' });
-    assert.equal(sent.length, 10);
+    // A message that passed the checks and was rejected by its method: a proven sender, journaled, reported each time.
+    const executed = {
+      kind: FailureKind.Rejected,
+      text: 'CLICommandRequest from ship2 rejected: x',
+      peer: 'ship2',
+      subject: 's.EventACK.M',
+    };
+    for (let i = 0; i < 5; i++) k.report(executed);
+    assert.equal(sent.length, 15);
   });
 
   it('derives a reason code from the text', () => {
@@ -106,6 +114,7 @@ describe('error kernel refusal windows', () => {
       'tooLarge',
     );
     assert.equal(refusalCode({ kind: FailureKind.Rejected, text: 'x', code: 'given' }), 'given');
+    assert.equal(refusalCode({ kind: FailureKind.Rejected, text: 'CLICommandRequest from ship2 rejected: field "fileName"' }), undefined);
   });
 
   it('flush() reports what open windows gathered', () => {
