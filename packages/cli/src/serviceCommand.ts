@@ -208,6 +208,20 @@ function writableByOthers(paths: string[]): string[] {
   return problems;
 }
 
+/**
+ * Folders on the way to the code that `user` may not enter (no execute bit
+ * for others): node installed under /root by nvm, for example. The unit would
+ * fail at every start; said at install time instead.
+ */
+function unreachableFor(user: string, paths: string[]): string[] {
+  if (user === 'root') return [];
+  const found = new Set<string>();
+  for (const start of paths) for (let p = dirname(start); p !== '/'; p = dirname(p)) if ((statSync(p).mode & 0o001) === 0) found.add(p);
+  return [...found].map(
+    (p) => `${user} may not enter ${p} (mode ${(statSync(p).mode & 0o777).toString(8)}) on the way to the code the unit runs`,
+  );
+}
+
 /** The lines of an environment file, keyed by variable (other lines kept in order). */
 function readEnvFile(path: string): string[] {
   try {
@@ -415,6 +429,7 @@ function install(a: ServiceArgs, rawArgs: readonly string[]): number {
   const script = entryScript();
   const codeProblems = writableByOthers([process.execPath, script]);
   const createUser = a.user !== 'root' && !userExists(a.user);
+  plan.warnings.push(...unreachableFor(a.user, [process.execPath, script]));
   const useradd = [
     '--system',
     '--user-group',
