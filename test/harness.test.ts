@@ -374,6 +374,11 @@ describe('startNode (with a stand-in node)', () => {
       'off',
       '--sayHelloInterval',
       '0',
+      // Checks off unless the test names them: the runtime's defaults are secure.
+      '--enableSignatureCheck',
+      'false',
+      '--enableAclCheck',
+      'false',
       '--extra',
       'x',
     ]);
