@@ -14,10 +14,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
-  chownSync,
   closeSync,
   existsSync,
   fsyncSync,
+  lchownSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -482,7 +482,8 @@ function install(a: ServiceArgs, rawArgs: readonly string[]): number {
   if (!existsSync(plan.nodeFolder)) {
     mkdirSync(dirname(plan.nodeFolder), { recursive: true, mode: 0o755 });
     mkdirSync(plan.nodeFolder, { mode: 0o750 });
-    chownSync(plan.nodeFolder, uid, gid);
+    // Not through a link someone put there between the two calls.
+    lchownSync(plan.nodeFolder, uid, gid);
     console.log(`created ${plan.nodeFolder} (owner ${a.user}, mode 0750)`);
   } else if (statSync(plan.nodeFolder).uid !== uid) {
     console.error(`warning: ${plan.nodeFolder} exists and is not owned by ${a.user}: the node must be able to write there`);
@@ -490,11 +491,16 @@ function install(a: ServiceArgs, rawArgs: readonly string[]): number {
   ensureTrustedDir(dirname(plan.envPath), 0o755);
   writeFileAtomic(plan.envPath, plan.envText, 0o600);
   console.log(`wrote ${plan.envPath} (mode 0600)${plan.envKeys.length ? `: ${plan.envKeys.join(', ')}` : ''}`);
+  const replacing = existsSync(plan.unitPath);
   ensureTrustedDir(dirname(plan.unitPath), 0o755);
   writeFileAtomic(plan.unitPath, plan.unitText, 0o644);
   console.log(`wrote ${plan.unitPath}`);
   console.log(verifyLine);
-  console.log(`start it:\n  systemctl daemon-reload\n  systemctl enable --now ${plan.unitName}\n  journalctl -u ${plan.unitName} -f`);
+  if (replacing)
+    console.log(
+      `the unit was replaced; the running node keeps its old options until:\n  systemctl daemon-reload\n  systemctl restart ${plan.unitName}`,
+    );
+  else console.log(`start it:\n  systemctl daemon-reload\n  systemctl enable --now ${plan.unitName}\n  journalctl -u ${plan.unitName} -f`);
   return 0;
 }
 
