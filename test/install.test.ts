@@ -86,7 +86,8 @@ async function localPrebuilds(): Promise<Record<string, string>> {
 
 /** Whether this machine lets us run a command in a new network namespace (root, or unprivileged user namespaces). */
 function canUnshareNetwork(): boolean {
-  return spawnSync('unshare', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
+  // The demo needs the loopback interface, which a new namespace has down.
+  return spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up'], { stdio: 'ignore' }).status === 0;
 }
 
 /** Files and folders under `dir` that group or others may write. */
@@ -238,7 +239,7 @@ describe('npm run bundle', () => {
       );
     const offlineRun = (cmd: string, args: string[], cwd: string, timeoutMs = 60_000) =>
       netns
-        ? run('unshare', ['-n', 'sh', '-c', 'ip link set lo up 2>/dev/null; exec "$0" "$@"', cmd, ...args], {
+        ? run('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', cmd, ...args], {
             cwd,
             env: offline,
             timeoutMs,
