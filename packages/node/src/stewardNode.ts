@@ -483,6 +483,8 @@ export class StewardNode {
     this.stopping ??= (async () => {
       this.log.info(`node ${this.config.node} stopping`);
       for (const t of this.timers) clearInterval(t);
+      // Refusal summaries still counting: logged and queued for central now (journaled below), not lost.
+      this.services?.errors.flush();
       try {
         this.root?.stop();
       } catch (err) {
