@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Journal } from '../src/journal.js';
+import Database from 'better-sqlite3';
+import { Journal, journalSchemaVersion } from '../src/journal.js';
 import type { WireMessage } from '../src/message.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'steward-journal-'));
@@ -130,5 +131,65 @@ describe('journal', () => {
       () => Journal.open(path),
       (err: Error) => err.message.startsWith(`cannot open journal ${path}`),
     );
+  });
+});
+
+describe('journal upgrade', () => {
+  it('reuses a journal of schema version 1 (the first release): its queued and received messages stay, and replies are checked from now on', async () => {
+    const path = join(dir, 'v1.db');
+    // The tables as version 1 made them, frozen here: the file an older node leaves behind.
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec(`
+      CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, source_key TEXT UNIQUE,
+        subject TEXT NOT NULL, message TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        snapshot TEXT, reply TEXT, last_error TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, finished_at INTEGER);
+      CREATE INDEX outbox_open ON outbox (subject, seq) WHERE state NOT IN ('delivered','expired');
+      CREATE INDEX outbox_finished ON outbox (finished_at) WHERE finished_at IS NOT NULL;
+      CREATE TABLE inbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, subject TEXT NOT NULL,
+        message TEXT NOT NULL, state TEXT NOT NULL, result TEXT, progress TEXT, received_at INTEGER NOT NULL,
+        started_at INTEGER, finished_at INTEGER);
+      CREATE INDEX inbox_open ON inbox (seq) WHERE state IN ('received','running');
+      CREATE TABLE nodes (name TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, info TEXT NOT NULL DEFAULT '');
+      PRAGMA user_version = 1;
+    `);
+    const now = Date.now();
+    const insertOut = old.prepare(
+      `INSERT INTO outbox (id, subject, message, state, attempts, created_at, updated_at) VALUES (?, ?, ?, 'queued', 0, ?, ?)`,
+    );
+    insertOut.run('q1', 'ship1.EventACK.TextLogging', JSON.stringify(msg('q1')), now, now);
+    insertOut.run('q2', 'ship1.EventACK.TextLogging', JSON.stringify(msg('q2')), now, now);
+    // A reply an older node took without checking who sent it.
+    const reply = { ...msg('r1', 'central'), fromNode: 'ship2', method: 'CLICommandReply', previousMessageId: 'q1' };
+    old
+      .prepare(`INSERT INTO inbox (id, subject, message, state, received_at) VALUES (?, ?, ?, 'received', ?)`)
+      .run('r1', 'central.EventACK.CLICommandReply', JSON.stringify(reply), now);
+    old.close();
+
+    const j = Journal.open(path);
+    try {
+      assert.deepEqual(
+        j.openOutbox('ship1.EventACK.TextLogging').map((r) => r.id),
+        ['q1', 'q2'],
+        'queued work survives the upgrade, in order',
+      );
+      assert.equal(j.openInbox()[0]?.id, 'r1', 'a received message still runs');
+      assert.equal(j.findReplyTo('q1'), undefined, 'an unchecked reply of the old version is not shown as the answer');
+      await j.insertInbox({ ...reply, id: 'r2', fromNode: 'ship1' }, 'central.EventACK.CLICommandReply', 'q1');
+      assert.equal(j.findReplyTo('q1')?.id, 'r2');
+    } finally {
+      j.close();
+    }
+    const check = new Database(path, { readonly: true });
+    assert.equal(check.pragma('user_version', { simple: true }), journalSchemaVersion);
+    check.close();
+  });
+
+  it('refuses a journal of a newer version than it understands', () => {
+    const path = join(dir, 'future.db');
+    const db = new Database(path);
+    db.pragma(`user_version = ${journalSchemaVersion + 1}`);
+    db.close();
+    assert.throws(() => Journal.open(path), /schema version \d+ is newer than this steward understands/);
   });
 });
