@@ -136,7 +136,8 @@ export class NodeSecurity {
   }
 
   private ackRefusalOf(raw: Record<string, unknown>, target: string): AckRefusal | undefined {
-    if (raw.node !== target) return { code: 'wrongNode', reason: `ACK names node "${String(raw.node)}", but the message went to "${target}"` };
+    if (raw.node !== target)
+      return { code: 'wrongNode', reason: `ACK names node "${String(raw.node)}", but the message went to "${target}"` };
     if (raw.signature === undefined) return { code: 'unsigned', reason: `unsigned ACK for a message to "${target}"` };
     const key = this.trust.publicKeyOf(target);
     if (!key) return { code: 'untrusted', reason: `"${target}" has no approved key (steward keys allow ${target} at central)` };
