@@ -35,11 +35,12 @@ export interface Acl {
 export const commandMethods: ReadonlySet<string> = new Set(['CLICommand', 'CLICommandRequest', 'CLICommandRequestNOSEQ']);
 
 /**
- * Messages allowed without a rule: liveness and error reports to central,
- * and replies (they answer a request the receiver itself sent).
+ * Messages allowed without a rule: liveness and error reports to central.
+ * (Replies need no rule either, but not here: a reply is taken only as the
+ * answer to the receiver's own request, and then runs on that request's
+ * authority without asking the ACL; see replyGuard.ts.)
  */
-const alwaysAllowed = (to: string, central: string, method: string) =>
-  ((method === 'SayHello' || method === 'ErrorLog') && to === central) || method === 'CLICommandReply' || method === 'ECHOReply';
+const alwaysAllowed = (to: string, central: string, method: string) => (method === 'SayHello' || method === 'ErrorLog') && to === central;
 
 /** An empty policy (denies everything but the built-in allowances). */
 export function emptyAcl(): Acl {
