@@ -1,5 +1,5 @@
 /**
- * `node bench/dist/profileSummary.js <file.cpuprofile>... [--top N]`: the
+ * `node bench/dist/bench/profileSummary.js <file.cpuprofile>... [--top N]`: the
  * top frames of V8 CPU profiles (from `--cpu-prof`, e.g. `npm run bench --
  * --profile`) by self time, by inclusive time, and self time by package, so a
  * profile can be read without a browser.
@@ -98,7 +98,7 @@ const args = process.argv.slice(2);
 const topIndex = args.indexOf('--top');
 const top = topIndex >= 0 ? Number(args.splice(topIndex, 2)[1]) : 25;
 if (args.length === 0) {
-  console.error('usage: node bench/dist/profileSummary.js <file.cpuprofile>... [--top N]');
+  console.error('usage: node bench/dist/bench/profileSummary.js <file.cpuprofile>... [--top N]');
   process.exit(2);
 }
 for (const file of args) {

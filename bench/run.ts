@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { startNatsServer } from './lib/natsServer.js';
+import { startNatsServer } from '../test/helpers/natsServer.js';
 import { repoRoot, resultsDir } from './lib/paths.js';
 import { hostExecArgv } from './lib/hostClient.js';
 import { gitCommit, machineInfo, markdownTable, notes, writeJson, type BenchResults } from './lib/report.js';
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   watchdog.unref();
 
   const tmp = mkdtempSync(join(os.tmpdir(), 'steward-bench-'));
-  const nats = await startNatsServer(tmp);
+  const nats = await startNatsServer({ dir: join(tmp, 'nats') });
   const results: BenchResults = {
     mode,
     date: new Date().toISOString(),

@@ -2,7 +2,9 @@
  * What a scenario is given and what it gives back: rows of the result table,
  * each figure with the plain-NATS baseline measured in the same run.
  */
-import type { BenchNatsServer } from './natsServer.js';
+import { WaitForTimeoutError } from '../../test/helpers/errors.js';
+import type { NatsServerHandle } from '../../test/helpers/natsServer.js';
+import { waitFor } from '../../test/helpers/waitFor.js';
 
 /** Whether a higher or a lower figure is better (decides how the ratio reads). */
 export const Better = { Higher: 'higher', Lower: 'lower' } as const;
@@ -33,7 +35,7 @@ export interface ResultRow {
 /** What the runner hands every scenario. */
 export interface BenchContext {
   quick: boolean;
-  nats: BenchNatsServer;
+  nats: NatsServerHandle;
   /** A temporary folder of this scenario's own. */
   dir: string;
   /** Milliseconds this scenario may take in all; it bounds its own waits by it. */
@@ -81,13 +83,18 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls `check` every `everyMs` until it is true or `timeoutMs` passed; resolves with whether it held. */
-export async function poll(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(everyMs);
+/**
+ * Polls `check` with the test kit's {@link waitFor} until it holds or
+ * `timeoutMs` passed; resolves with whether it held, since a scenario reports
+ * an incomplete run as a figure instead of failing.
+ */
+export async function reached(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<boolean> {
+  try {
+    await waitFor(check, { timeoutMs, intervalMs, message: 'bench condition' });
+    return true;
+  } catch (error) {
+    if (error instanceof WaitForTimeoutError) return false;
+    throw error;
   }
 }
 

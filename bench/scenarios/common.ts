@@ -6,7 +6,7 @@ import type { MessageSpec } from '@steward/core';
 import type { StewardNode } from '@steward/node';
 import { numberedText, type Fleet } from '../lib/fleet.js';
 import type { FleetStats } from '../lib/host.js';
-import { sleep } from '../lib/scenario.js';
+import { reached } from '../lib/scenario.js';
 
 /** Bytes of the wire message `spec` becomes (what travels on NATS). */
 export function wireSize(
@@ -105,11 +105,7 @@ export async function waitExecuted(
   timeoutMs: number,
 ): Promise<ExecutedRun> {
   let stats = await receivers.stats();
-  const deadline = Date.now() + timeoutMs;
-  while (stats.repliedTotal < total && Date.now() < deadline) {
-    await sleep(100);
-    stats = await receivers.stats();
-  }
+  await reached(async () => (stats = await receivers.stats()).repliedTotal >= total, timeoutMs);
   const ms = stats.repliedTotal >= total ? stats.lastRepliedAt - wallStart : Date.now() - wallStart;
   return { executed: stats.repliedTotal, ms, perSecond: (stats.repliedTotal / ms) * 1000, complete: stats.repliedTotal >= total, stats };
 }

@@ -20,7 +20,7 @@ import { HostClient } from '../lib/hostClient.js';
 import type { FleetStats } from '../lib/host.js';
 import { payloadOf, requestLoop, ResponderMode } from '../lib/plainNats.js';
 import { plainClient, stewardStartArgs, TimedProcess } from '../lib/processRun.js';
-import { Better, poll, row, sleep, type BenchContext, type Scenario, type ScenarioResult } from '../lib/scenario.js';
+import { Better, reached, row, sleep, type BenchContext, type Scenario, type ScenarioResult } from '../lib/scenario.js';
 
 const receivers = 50;
 const methods = ['TextLogging', 'ECHOReply'];
@@ -70,7 +70,7 @@ export const restart: Scenario = {
       // 1. Accept all K from inmsg.txt while nobody listens, then kill -9.
       const first = TimedProcess.node(args);
       const t0 = performance.now();
-      const accepted = await poll(() => outboxCount(journal) >= total, ctx.budgetMs * 0.3, 100);
+      const accepted = await reached(() => outboxCount(journal) >= total, ctx.budgetMs * 0.3, 100);
       const acceptMs = performance.now() - t0;
       await sleep(300);
       await first.stop('SIGKILL');
@@ -87,19 +87,22 @@ export const restart: Scenario = {
       const startedAt = Date.now();
       second = TimedProcess.node(args);
       let s = await host.call<FleetStats>('fleet.stats');
-      const deadline = Date.now() + drainBoundMs;
       // The sender is done when its outbox has nothing open (every message ACKed on durable receipt);
       // the receivers run the messages after that, in order per subject.
       let ackedAllMs: number | undefined;
       let lastCheck = 0;
-      while (s.repliedTotal < total && Date.now() < deadline) {
-        await sleep(s.repliedTotal === 0 ? 20 : 250);
-        s = await host.call<FleetStats>('fleet.stats');
-        if (ackedAllMs === undefined && Date.now() - lastCheck >= 1000) {
-          lastCheck = Date.now();
-          if (outboxCount(journal, true) === 0) ackedAllMs = Date.now() - startedAt;
-        }
-      }
+      await reached(
+        async () => {
+          s = await host.call<FleetStats>('fleet.stats');
+          if (ackedAllMs === undefined && Date.now() - lastCheck >= 1000) {
+            lastCheck = Date.now();
+            if (outboxCount(journal, true) === 0) ackedAllMs = Date.now() - startedAt;
+          }
+          return s.repliedTotal >= total;
+        },
+        drainBoundMs,
+        250,
+      );
       const firstMs = s.firstRepliedAt ? s.firstRepliedAt - startedAt : Number.NaN;
       const complete = s.repliedTotal >= total;
       const drainMs = s.lastRepliedAt ? s.lastRepliedAt - startedAt : Number.NaN;

@@ -1,7 +1,9 @@
 /**
- * A throw-away `nats-server` for end-to-end tests: started from PATH on free
- * loopback ports with its own folder, and killable, stoppable and restartable
- * on the same port, so tests can take the broker away from running nodes.
+ * A throw-away `nats-server` for end-to-end tests and the benchmark (the one
+ * launcher both use; bench/tsconfig.json compiles this file too): started
+ * from PATH on free loopback ports with its own folder, and killable,
+ * stoppable and restartable on the same port, so tests can take the broker
+ * away from running nodes.
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -55,6 +57,8 @@ export interface NatsServerHandle {
   readonly hostPort: string;
   /** Process id of the current run. */
   readonly pid: number;
+  /** The server's version, from its `INFO` greeting (`unknown` when it sent none). */
+  readonly version: string;
   /** Whether the current run is still alive. */
   readonly running: boolean;
   /** Resolves when the current run exits. */
@@ -183,6 +187,7 @@ class NatsServer implements NatsServerHandle {
   private clientPort: number | undefined;
   private monitor: number;
   private run: ChildRun | undefined;
+  private serverVersion = 'unknown';
 
   constructor(bin: string, dir: string, extraArgs: string[], port: number | undefined, monitorPort: number) {
     this.bin = bin;
@@ -208,6 +213,9 @@ class NatsServer implements NatsServerHandle {
   }
   get pid(): number {
     return this.run?.pid ?? 0;
+  }
+  get version(): string {
+    return this.serverVersion;
   }
   get running(): boolean {
     return this.run?.running ?? false;
@@ -283,7 +291,10 @@ class NatsServer implements NatsServerHandle {
           if (run.exit) return run.exit;
           // The log line proves that our process listens, the greeting that it accepts clients.
           if (!run.output().includes('Server is ready')) return false;
-          return (await readNatsInfo(this.port)) !== undefined && 'ready';
+          const info = await readNatsInfo(this.port);
+          if (info === undefined) return false;
+          if (typeof info['version'] === 'string') this.serverVersion = info['version'];
+          return 'ready';
         },
         {
           timeoutMs: Math.max(deadline - Date.now(), 0),

@@ -12,6 +12,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { waitFor as pollUntil, type Falsy } from '../../../test/helpers/waitFor.js';
 import { CommandNotFoundError, CommandStartError, killProcessTree, runCommand, type RunCommandOptions } from '../src/commandRunner.js';
 
 const MARKER_NAME = 'STEWARD_COMMAND_RUNNER_TEST';
@@ -119,15 +120,9 @@ function markedProcesses(): Proc[] {
   });
 }
 
-/** Polls `probe` until it returns a value other than undefined/false; fails after `timeoutMs`. */
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = DEADLINE_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+/** The test kit's waitFor with this file's deadline, `what` naming the awaited condition. */
+function waitFor<T>(what: string, probe: () => T): Promise<Exclude<T, Falsy>> {
+  return pollUntil(probe, { timeoutMs: DEADLINE_MS, intervalMs: 25, message: `waiting for ${what}` });
 }
 
 /** Rejects if `promise` has not settled within `ms`, so a hang fails with a clear message. */

@@ -11,6 +11,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { createActor } from 'xstate';
 import { processLogic, supervisorMachine, type WireMessage } from '@steward/core';
+import { waitFor } from '../../../test/helpers/waitFor.js';
 import { attachStately } from '../src/inspector/statelyBridge.js';
 import { createLogger } from '../src/logger.js';
 import { NodeEvents } from '../src/nodeEvents.js';
@@ -32,14 +33,6 @@ interface Received {
   sessionId: string;
   definition?: string;
   snapshot?: { value?: unknown; status?: string };
-}
-
-function waitUntil(pred: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = () => (pred() ? resolve() : Date.now() > deadline ? reject(new Error('timed out')) : setTimeout(tick, 50));
-    tick();
-  });
 }
 
 describe('Stately bridge', () => {
@@ -71,11 +64,11 @@ describe('Stately bridge', () => {
       events.emit('delivery', { id: 'm1', subject: 'ship1.EventACK.TextLogging', message, state, attempts: 1, time: Date.now() });
     }
     try {
-      await waitUntil(
+      await waitFor(
         () =>
           received.some((e) => e.type === '@xstate.snapshot' && e.snapshot?.value === 'delivered') &&
           received.some((e) => e.type === '@xstate.actor' && e.name === 'supervisor'),
-        15_000,
+        { timeoutMs: 15_000, message: 'the inspector to receive the supervisor and the delivered message actor' },
       );
     } finally {
       stop();
@@ -112,7 +105,10 @@ describe('Stately bridge', () => {
       attempts: 1,
       time: Date.now(),
     });
-    await waitUntil(() => text.includes('forwarding actor events'), 10_000);
+    await waitFor(() => text.includes('forwarding actor events'), {
+      timeoutMs: 10_000,
+      message: () => `the offline warning; log:\n${text}`,
+    });
     stop();
     root.stop();
   });
