@@ -7,7 +7,7 @@
 import type { CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { aclPath, parseAcl, readAcl, writeAcl, type AclRule } from '@steward/node/client';
+import { aclInForce, aclPath, parseAcl, readAcl, writeAcl, type AclRule } from '@steward/node/client';
 
 const actions = ['show', 'set', 'add', 'remove'] as const;
 
@@ -44,9 +44,12 @@ export function aclCommand(setCode: (code: number) => void): CommandModule {
       const a = raw as unknown as AclArgs;
       const folder = resolve(a.nodeFolder ?? process.env.STEWARD_NODE_FOLDER ?? '.');
       try {
-        const acl = readAcl(folder);
+        const stored = readAcl(folder);
+        // No ACL set yet: the default policy is in force, and edits start from it (adding a rule keeps central's).
+        const acl = aclInForce(stored);
         if (a.action === 'show') {
           console.log(`ACL ${aclPath(folder)}, version ${acl.version}`);
+          if (acl !== stored) console.log('no ACL set: the default policy is in force (@central is the central node)');
           console.log(JSON.stringify({ nodeGroups: acl.nodeGroups, commandGroups: acl.commandGroups }, null, 2));
           acl.rules.forEach((r, i) =>
             console.log(

@@ -27,4 +27,4 @@ export {
 export { socketFileName, runtimeSocketPath } from './socketPath.js';
 export { loadOrCreateNodeKeys } from './security/keyStore.js';
 export { KeyStatus, readRegistry, decideKey, registryPath } from './security/keyRegistry.js';
-export { parseAcl, readAcl, writeAcl, aclPath, type AclRule } from './security/acl.js';
+export { aclInForce, parseAcl, readAcl, writeAcl, aclPath, type AclRule } from './security/acl.js';

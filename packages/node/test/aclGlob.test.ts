@@ -10,8 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
+  aclInForce,
   aclRefusal,
   commandPatternMatches,
+  emptyAcl,
   hasParentComponent,
   parseAcl,
   readAcl,
@@ -112,5 +114,29 @@ describe('writeAcl', () => {
     assert.equal(readAcl(d).rules.length, 0);
     const good = parseAcl({ commandGroups: { g: [`bash -c 'echo *'`] }, rules: [{ to: '*', from: 'central', method: '*' }] });
     assert.equal(writeAcl(d, good).version, 1);
+  });
+});
+
+describe('the default policy (no ACL set yet)', () => {
+  const ask = (from: string, to = 'ship1') => ({ to, from, method: 'CLICommand', data: ['uptime'], central: 'hq' });
+
+  it('lets central, whatever its name, call everything, and nobody else anything', () => {
+    const policy = aclInForce(emptyAcl());
+    assert.equal(aclRefusal(policy, ask('hq')), undefined);
+    assert.equal(aclRefusal(policy, ask('hq', 'hq')), undefined);
+    assert.match(aclRefusal(policy, ask('ship2')) ?? '', /deny by default/);
+  });
+
+  it('is replaced by the first ACL set, even an empty one', () => {
+    const set = { ...emptyAcl(), version: 1 };
+    assert.match(aclRefusal(aclInForce(set), ask('hq')) ?? '', /deny by default/);
+  });
+
+  it('@central names the central node in rules; a group of that name defined by the policy wins', () => {
+    const rules = [{ to: 'ship1', from: '@central', method: 'CLICommand' }];
+    assert.equal(aclRefusal(parseAcl({ version: 1, rules }), ask('hq')), undefined);
+    const own = parseAcl({ version: 1, nodeGroups: { central: ['ops1'] }, rules });
+    assert.match(aclRefusal(own, ask('hq')) ?? '', /deny by default/);
+    assert.equal(aclRefusal(own, ask('ops1')), undefined);
   });
 });

@@ -42,6 +42,21 @@ export const commandMethods: ReadonlySet<string> = new Set(['CLICommand', 'CLICo
  */
 const alwaysAllowed = (to: string, central: string, method: string) => (method === 'SayHello' || method === 'ErrorLog') && to === central;
 
+/** In `to` and `from`: the central node (`--centralNodeName`), whatever its name. */
+export const centralGroup = '@central';
+
+/**
+ * The policy in force while no ACL was ever set at central: central may
+ * call every method on every node; the others only the built-in allowances.
+ * Secure by default, and the seed's messages, sent from central, still run.
+ */
+export const defaultAclRules: readonly AclRule[] = [{ to: '*', from: centralGroup, method: '*' }];
+
+/** `acl`, or the default policy when no ACL was ever set (version 0, no rules). */
+export function aclInForce(acl: Acl): Acl {
+  return acl.version > 0 || acl.rules.length > 0 ? acl : { ...acl, rules: [...defaultAclRules] };
+}
+
 /** An empty policy (denies everything but the built-in allowances). */
 export function emptyAcl(): Acl {
   return { version: 0, nodeGroups: {}, commandGroups: {}, rules: [] };
@@ -73,7 +88,7 @@ export function parseAcl(raw: unknown): Acl {
       throw new ConfigFileError(`ACL: rules[${i}].commands must be a list of strings`);
     for (const f of ['to', 'from'] as const) {
       const v = rule[f] as string;
-      if (v.startsWith('@') && !acl.nodeGroups[v.slice(1)])
+      if (v.startsWith('@') && v !== centralGroup && !acl.nodeGroups[v.slice(1)])
         throw new ConfigFileError(`ACL: rules[${i}].${f}: no node group "${v.slice(1)}"`);
     }
     for (const c of (rule.commands as string[] | undefined) ?? [])
@@ -165,8 +180,10 @@ export function commandPatternMatches(pattern: string, argv: readonly string[]):
   });
 }
 
-function nodeMatches(acl: Acl, pattern: string, node: string): boolean {
+function nodeMatches(acl: Acl, pattern: string, node: string, central: string): boolean {
   if (pattern === '*') return true;
+  // `@central` names the central node, unless the policy defines a group of that name itself.
+  if (pattern === centralGroup && !acl.nodeGroups['central']) return node === central;
   if (pattern.startsWith('@')) return (acl.nodeGroups[pattern.slice(1)] ?? []).includes(node);
   return pattern === node;
 }
@@ -198,7 +215,8 @@ export function aclRefusal(acl: Acl, q: AclRequest): string | undefined {
   const isCommand = q.isCommand ?? commandMethods.has(q.method);
   let methodAllowed = false;
   for (const r of acl.rules) {
-    if (!nodeMatches(acl, r.to, q.to) || !nodeMatches(acl, r.from, q.from) || (r.method !== '*' && r.method !== q.method)) continue;
+    if (!nodeMatches(acl, r.to, q.to, q.central) || !nodeMatches(acl, r.from, q.from, q.central)) continue;
+    if (r.method !== '*' && r.method !== q.method) continue;
     methodAllowed = true;
     if (!isCommand || !r.commands || commandMatches(acl, r.commands, argv)) return undefined;
   }

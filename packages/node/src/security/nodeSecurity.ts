@@ -20,7 +20,7 @@ import { statSync } from 'node:fs';
 import type { NodeConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { KeySetError } from './errors.js';
-import { aclPath, aclRefusal, commandMethods, readAcl, type Acl } from './acl.js';
+import { aclInForce, aclPath, aclRefusal, commandMethods, readAcl, type Acl } from './acl.js';
 import { approvedKeys, decideKey, KeyStatus, readRegistry, recordHelloKey, registryPath } from './keyRegistry.js';
 import { loadOrCreateNodeKeys, type NodeKeys } from './keyStore.js';
 import { KEYS_UPDATE, signKeySet, TrustStore } from './trustStore.js';
@@ -76,9 +76,7 @@ export class NodeSecurity {
    * messages, sent from central, still run.
    */
   policy(): Acl {
-    const acl = this.trust.acl;
-    if (acl.version > 0 || acl.rules.length > 0) return acl;
-    return { ...acl, rules: [{ to: '*', from: this.c.centralNodeName, method: '*' }] };
+    return aclInForce(this.trust.acl);
   }
 
   /** The data a SayHello carries so central learns this node's key. */
