@@ -11,12 +11,10 @@ export {
   EscalationError,
   type FieldProblem,
 } from './errors.js';
+export { MessageKind, kindWantsAck, kindIsCommand } from './messageKind.js';
 export {
-  MessageKind,
   RETRY_FOREVER,
   NO_METHOD_TIMEOUT,
-  kindWantsAck,
-  kindIsCommand,
   isValidNodeName,
   nodeNameProblem,
   parseMessageSpec,

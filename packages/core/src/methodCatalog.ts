@@ -3,7 +3,7 @@
  * package binds a handler to each row; validation and subjects use only the
  * facts here, so adding a method is adding one row and one handler file.
  */
-import type { MessageKind } from './message.js';
+import type { MessageKind } from './messageKind.js';
 
 /** How a method reads the message's `data` array. */
 export const DataShape = {
