@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   cleanupHarness,
   makeTempDir,
+  outboxRows,
   readFileOr,
   startNatsServer,
   startNode,
@@ -81,7 +82,20 @@ describe('REQCopySrc / REQCopyDst', () => {
     const atKill = partSize();
     assert.ok(atKill < bytes.length, `killed mid-way (${atKill} bytes written)`);
     assert.equal(existsSync(join(dir, 'big-copy.bin')), false);
-    await new Promise((r) => setTimeout(r, 2000));
+    // Restart only once central has felt the loss: a message to ship1 failed an attempt
+    // (no responders or no ACK) and waits to be resent, so the copy must really resume.
+    await waitFor(
+      () =>
+        outboxRows(central).some(
+          (r) =>
+            r.subject.startsWith('ship1.') && !['delivered', 'expired'].includes(r.state) && (r.state === 'retryWait' || r.attempts >= 2),
+        ),
+      {
+        timeoutMs: 60_000,
+        intervalMs: 20,
+        message: () => `central never retried towards the dead ship1; central log:\n${central.log().slice(-3000)}`,
+      },
+    );
     await ship1.restart();
 
     const copied = join(dir, 'big-copy.bin');

@@ -184,27 +184,40 @@ describe(`fuzz (seed ${seed}, ${cases} cases per input)`, () => {
         'central.EventACK.ECHORequest',
         'central.EventNACK.TextLogging',
       ];
-      let answered = 0;
+      // Counted apart: what was asked (requests, and which of them cannot even be JSON)
+      // and what came back, so a lost or wrong answer shows as a difference.
+      let requests = 0;
+      let notJson = 0;
+      let answers = 0;
+      let rejected = 0;
       const batch = 200;
       for (let i = 0; i < cases; i += batch) {
-        const replies = await Promise.all(
+        await Promise.all(
           Array.from({ length: Math.min(batch, cases - i) }, async () => {
             const subject = m.pick(subjects);
             const payload = m.payload();
             if (subject.includes('NACK')) {
               nc.publish(subject, payload);
-              return true;
+              return;
             }
+            requests++;
+            const garbage = !isJson(payload);
+            if (garbage) notJson++;
             const r = await nc.request(subject, payload, { timeout: 20_000 });
             const ack = r.json<{ status: string; error?: string }>();
+            answers++;
             assert.ok(['rejected', 'received', 'succeeded', 'failed', 'timedOut'].includes(ack.status), JSON.stringify(ack));
-            if (ack.status === 'rejected') assert.match(ack.error ?? '', /field "|not JSON|larger than/, ack.error);
-            return true;
+            if (ack.status === 'rejected') {
+              rejected++;
+              assert.match(ack.error ?? '', /field "|not JSON|larger than/, ack.error);
+            }
+            if (garbage) assert.equal(ack.status, 'rejected', `a payload that is not JSON is refused: ${JSON.stringify(ack)}`);
           }),
         );
-        answered += replies.length;
       }
-      assert.equal(answered, cases);
+      assert.equal(answers, requests, 'every request got exactly one answer');
+      assert.ok(requests > 0 && notJson > 0, `the mutations include requests (${requests}) and non-JSON payloads (${notJson})`);
+      assert.ok(rejected >= notJson, `at least every non-JSON payload is rejected (${rejected} rejected, ${notJson} not JSON)`);
       const ok = await nc.request(
         'central.EventACK.ECHORequest',
         JSON.stringify({
@@ -226,3 +239,13 @@ describe(`fuzz (seed ${seed}, ${cases} cases per input)`, () => {
     });
   });
 });
+
+/** Whether `text` parses as JSON at all (what the node checks first). */
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

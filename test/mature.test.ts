@@ -22,9 +22,11 @@ import {
   readFileOr,
   startNatsServer,
   startNode,
+  outboxRows,
   waitFor,
   type NatsServerHandle,
   type NodeHandle,
+  type OutboxRow,
 } from './helpers/index.js';
 
 after(cleanupHarness);
@@ -59,6 +61,11 @@ function inboxStates(node: NodeHandle, method: string): { state: string; message
   } finally {
     db.close();
   }
+}
+
+/** The outbox rows of `node` whose message mentions `text` anywhere. */
+function outboxMentioning(node: NodeHandle, text: string): OutboxRow<unknown, unknown>[] {
+  return outboxRows<unknown, unknown>(node).filter((r) => JSON.stringify(r.message).includes(text));
 }
 
 describe('mature steward fields and methods', () => {
@@ -243,8 +250,18 @@ describe('mature steward fields and methods', () => {
       [],
       'the command tree is gone',
     );
-    // Let the last replies land, then check order and completeness.
-    await new Promise((r) => setTimeout(r, 2000));
+    // The last replies have landed once ship1's outbox holds no stream reply still on its way
+    // (the reply is journaled with the execution's end, so none can appear later).
+    await waitFor(
+      () => {
+        const replies = outboxMentioning(ship1, t);
+        return replies.length > 0 && replies.every((r) => r.state === 'delivered');
+      },
+      {
+        timeoutMs: 30_000,
+        message: () => `stream replies not delivered: ${JSON.stringify(outboxMentioning(ship1, t).map((r) => r.state))}`,
+      },
+    );
     const lines = readFileOr(file).split('\n').filter(Boolean);
     assert.ok(lines.length >= 5 && lines.length < 100, `${lines.length} lines`);
     assert.deepEqual(
@@ -297,7 +314,11 @@ describe('mature steward fields and methods', () => {
       timeoutMs: 30_000,
       message: 'REQNone request did not run',
     });
-    await new Promise((r) => setTimeout(r, 1000));
+    // A reply is journaled in the same transaction that marks the request succeeded (awaited
+    // above), so ship1's outbox already shows every reply there will be: the REQToConsole one
+    // for -err, none for -none.
+    await waitFor(() => outboxMentioning(ship1, `${t}-err`).length > 0, { timeoutMs: 30_000, message: 'the -err reply is journaled' });
+    assert.deepEqual(outboxMentioning(ship1, `${t}-none`), [], 'replyMethod REQNone journals no reply');
     assert.ok(!appendLog('ship1').includes(`${t}-none`), 'replyMethod REQNone sends no reply');
   });
 
@@ -520,7 +541,10 @@ describe('mature steward fields and methods', () => {
       'the escaping link is moved aside, unread',
     );
     assert.ok(existsSync(join(outside, 'secret.json')), 'the link target is untouched');
-    await new Promise((r) => setTimeout(r, 1000));
+    // Every message a read-folder file gives is journaled before the file leaves the folder:
+    // the JSON file's message is in central's outbox, the link's (moved aside above) is not.
+    assert.ok(outboxMentioning(central, `${t}-json`).length > 0, 'the JSON file was journaled');
+    assert.deepEqual(outboxMentioning(central, `${t}-secret`), [], 'the linked file was not sent');
     assert.ok(!appendLog('ship1').includes(`${t}-secret`), 'the linked file was not sent');
   });
 
