@@ -5,7 +5,7 @@
  * XState actors, winston, prom-client), so `steward send`, `status`, `jobs`,
  * `nodes`, `keys` and `acl` start in about half the time of `steward start`.
  */
-export { defaultConfig, type NodeConfig } from './config.js';
+export { defaultConfig, type NodeConfig } from './node/config.js';
 export { ConfigError } from './errors.js';
 export { stewardVersion } from './version.js';
 export {
@@ -23,8 +23,8 @@ export {
   type ReceivedStatus,
   type JobSummary,
   type NodeStatus,
-} from './socketProtocol.js';
-export { socketFileName, runtimeSocketPath } from './socketPath.js';
+} from './api/socketProtocol.js';
+export { socketFileName, runtimeSocketPath } from './api/socketPath.js';
 export { loadOrCreateNodeKeys } from './security/keyStore.js';
 export { KeyStatus, readRegistry, decideKey, registryPath } from './security/keyRegistry.js';
 export { aclInForce, parseAcl, readAcl, writeAcl, aclPath, type AclRule } from './security/acl.js';

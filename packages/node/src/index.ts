@@ -3,15 +3,15 @@
  * point `@steward/node/client` (what the CLI needs without a node) is here too.
  */
 export * from './client.js';
-export { StewardNode, EXIT_ESCALATED, type StewardNodeOptions } from './stewardNode.js';
-export { createLogger, type Logger, type LoggerOptions } from './logger.js';
+export { StewardNode, EXIT_ESCALATED, type StewardNodeOptions } from './node/stewardNode.js';
+export { createLogger, type Logger, type LoggerOptions } from './observability/logger.js';
 export { BrokerNotInstalledError, BrokerExitedError } from './errors.js';
-export { findExecutable, isListening, toServerUrl, defaultBrokerHostPort } from './broker.js';
-export { FailureKind, type Failure } from './errorKernel.js';
-export { inmsgFileName, rejectedFileName } from './inmsgFile.js';
-export { runCommand, killProcessTree, type RunCommandOptions, type CommandResult } from './commandRunner.js';
-export { NodeEvents, type NodeEventMap, type DeliveryEvent, type ExecutionEvent } from './nodeEvents.js';
-export type { NodeServices, SpecSubmission } from './services.js';
+export { findExecutable, isListening, toServerUrl, defaultBrokerHostPort } from './transport/broker.js';
+export { FailureKind, type Failure } from './node/errorKernel.js';
+export { inmsgFileName, rejectedFileName } from './inputs/inmsgFile.js';
+export { runCommand, killProcessTree, type RunCommandOptions, type CommandResult } from './execution/commandRunner.js';
+export { NodeEvents, type NodeEventMap, type DeliveryEvent, type ExecutionEvent } from './node/nodeEvents.js';
+export type { NodeServices, SpecSubmission } from './node/services.js';
 export {
   SocketOp,
   SendStatus,
@@ -30,10 +30,10 @@ export {
   type JobStateFilter,
   type MessageWarning,
   type RequestProblem,
-} from './socketProtocol.js';
-export { parseReplyText } from './sendResult.js';
-export { defaultStaleAfter } from './socketApi.js';
-export { chooseSocketPath, privateDirProblem, maxSocketPathBytes, SocketPathError, type SocketPlacement } from './socketPath.js';
+} from './api/socketProtocol.js';
+export { parseReplyText } from './api/sendResult.js';
+export { defaultStaleAfter } from './api/socketApi.js';
+export { chooseSocketPath, privateDirProblem, maxSocketPathBytes, SocketPathError, type SocketPlacement } from './api/socketPath.js';
 export { brokerConnectOptions, describeBrokerAuth, redactSecrets, type BrokerAuthConfig } from './security/brokerAuth.js';
 export { ConfigFileError, KeySetError } from './security/errors.js';
 export { keysFolder, type NodeKeys } from './security/keyStore.js';

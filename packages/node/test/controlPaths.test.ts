@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { WireMessage } from '@steward/core';
-import { copyTarget } from '../src/copy/copyDst.js';
-import { defaultConfig } from '../src/config.js';
+import { copyTarget } from '../src/methods/copy/copyDst.js';
+import { defaultConfig } from '../src/node/config.js';
 import { controlPaths, openInPlace, replyFile } from '../src/methods/writePath.js';
 
 const root = mkdtempSync(join(tmpdir(), 'steward-controlpaths-'));

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
-import { ErrorKernel, FailureKind, refusalCode, type Failure } from '../src/errorKernel.js';
-import type { Logger } from '../src/logger.js';
+import { ErrorKernel, FailureKind, refusalCode, type Failure } from '../src/node/errorKernel.js';
+import type { Logger } from '../src/observability/logger.js';
 
 function kernel(opts: { maxRefusalSenders?: number } = {}) {
   const lines: string[] = [];

@@ -14,8 +14,8 @@ import { processLogic, supervisorMachine } from '@steward/core';
 import { inspectTokenFile, resolveInspectToken } from '../src/inspector/inspectorProcess.js';
 import { InspectorServer } from '../src/inspector/inspectorServer.js';
 import { LiveModel } from '../src/inspector/liveModel.js';
-import { NodeEvents } from '../src/nodeEvents.js';
-import type { NodeServices } from '../src/services.js';
+import { NodeEvents } from '../src/node/nodeEvents.js';
+import type { NodeServices } from '../src/node/services.js';
 
 /** The few services the inspector reads, for a node named `lab`. */
 function services(events: NodeEvents): NodeServices {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KeyedLock } from '../src/keyedLock.js';
+import { KeyedLock } from '../src/execution/keyedLock.js';
 
 /** A promise with its resolve function. */
 function gate(): { open: () => void; opened: Promise<void> } {

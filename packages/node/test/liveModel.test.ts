@@ -8,9 +8,9 @@ import { createActor } from 'xstate';
 import { processLogic, supervisorMachine, type AckReply, type WireMessage } from '@steward/core';
 import { LiveModel } from '../src/inspector/liveModel.js';
 import { buildView, pageActors, type TreeNode } from '../src/inspector/viewModel.js';
-import { listProcesses } from '../src/metricsSources.js';
-import { NodeEvents, type DeliveryEvent } from '../src/nodeEvents.js';
-import { publisherGroupOf } from '../src/publisherGroups.js';
+import { listProcesses } from '../src/observability/metricsSources.js';
+import { NodeEvents, type DeliveryEvent } from '../src/node/nodeEvents.js';
+import { publisherGroupOf } from '../src/delivery/publisherGroups.js';
 
 function wire(id: string, toNode = 'ship1', method = 'TextLogging', fromNode = 'central'): WireMessage {
   return {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createLogger, resolveLogFormat, setSubjectResolver, type LoggerOptions } from '../src/logger.js';
+import { createLogger, resolveLogFormat, setSubjectResolver, type LoggerOptions } from '../src/observability/logger.js';
 
 /** A logger writing into memory; `lines()` waits for winston to flush. */
 function capture(opts: Omit<LoggerOptions, 'stream'>) {

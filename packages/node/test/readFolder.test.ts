@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Journal, subjectOf, toWireMessage } from '@steward/core';
-import { defaultConfig } from '../src/config.js';
-import { ReadFolderWatcher } from '../src/readFolder.js';
-import type { NodeServices, SpecSubmission } from '../src/services.js';
+import { defaultConfig } from '../src/node/config.js';
+import { ReadFolderWatcher } from '../src/inputs/readFolder.js';
+import type { NodeServices, SpecSubmission } from '../src/node/services.js';
 
 const root = mkdtempSync(join(tmpdir(), 'steward-readfolder-'));
 after(() => rmSync(root, { recursive: true, force: true }));

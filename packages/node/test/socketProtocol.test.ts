@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { WireMessage } from '@steward/core';
-import { parseReplyText, sentResult } from '../src/sendResult.js';
-import { withRunTimeAckTimeout } from '../src/socketApi.js';
-import { chooseSocketPath, privateDirProblem } from '../src/socketPath.js';
+import { parseReplyText, sentResult } from '../src/api/sendResult.js';
+import { withRunTimeAckTimeout } from '../src/api/socketApi.js';
+import { chooseSocketPath, privateDirProblem } from '../src/api/socketPath.js';
 import {
   ErrorCode,
   maxMessagesPerRequest,
@@ -20,7 +20,7 @@ import {
   parseResponseLine,
   RequestError,
   SendStatus,
-} from '../src/socketProtocol.js';
+} from '../src/api/socketProtocol.js';
 
 /** The RequestError a call throws. */
 function requestError(fn: () => unknown): RequestError {

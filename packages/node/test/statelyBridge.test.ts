@@ -13,8 +13,8 @@ import { createActor } from 'xstate';
 import { processLogic, supervisorMachine, type WireMessage } from '@steward/core';
 import { waitFor } from '../../../test/helpers/waitFor.js';
 import { attachStately } from '../src/inspector/statelyBridge.js';
-import { createLogger } from '../src/logger.js';
-import { NodeEvents } from '../src/nodeEvents.js';
+import { createLogger } from '../src/observability/logger.js';
+import { NodeEvents } from '../src/node/nodeEvents.js';
 
 /** The part of the `ws` package's server this test uses. */
 interface WsServer {

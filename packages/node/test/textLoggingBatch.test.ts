@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { WireMessage } from '@steward/core';
-import { defaultConfig } from '../src/config.js';
+import { defaultConfig } from '../src/node/config.js';
 import { textLogging } from '../src/methods/textLogging.js';
 import type { PrepareContext } from '../src/methods/types.js';
-import type { NodeServices } from '../src/services.js';
+import type { NodeServices } from '../src/node/services.js';
 
 const root = mkdtempSync(join(tmpdir(), 'steward-batch-'));
 after(() => rmSync(root, { recursive: true, force: true }));

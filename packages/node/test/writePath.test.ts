@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { WireMessage } from '@steward/core';
-import { defaultConfig } from '../src/config.js';
+import { defaultConfig } from '../src/node/config.js';
 import { confinedDir, isWithin, replyFile } from '../src/methods/writePath.js';
 import { lineSplitter } from '../src/methods/lineStream.js';
 

@@ -12,11 +12,11 @@
 import { chmodSync, lstatSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { MessageKind, subjectOf, type InboxRecord, type MessageSpec, type OutboxRecord, type WireMessage } from '@steward/core';
-import { FailureKind } from './errorKernel.js';
-import type { DeliveryEvent, ExecutionEvent } from './nodeEvents.js';
+import { FailureKind } from '../node/errorKernel.js';
+import type { DeliveryEvent, ExecutionEvent } from '../node/nodeEvents.js';
 import { expectsReplyMessage, sentResult, type SentFacts } from './sendResult.js';
-import { replyMethodOf } from './replyMessage.js';
-import type { NodeServices } from './services.js';
+import { replyMethodOf } from '../execution/replyMessage.js';
+import type { NodeServices } from '../node/services.js';
 import {
   ErrorCode,
   maxRequestLineBytes,
@@ -36,7 +36,7 @@ import {
   type StatusRequest,
 } from './socketProtocol.js';
 import { chooseSocketPath, maxSocketPathBytes, SocketPathError } from './socketPath.js';
-import { stewardVersion } from './version.js';
+import { stewardVersion } from '../version.js';
 
 /** Options of {@link SocketApi}. @internal */
 export interface SocketApiOptions {

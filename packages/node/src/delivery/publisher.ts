@@ -30,10 +30,10 @@ import {
   type OutboxRecord,
   type PublishInput,
 } from '@steward/core';
-import type { AckInbox } from './ackInbox.js';
-import { FailureKind } from './errorKernel.js';
-import type { NodeSecurity } from './security/nodeSecurity.js';
-import type { NodeServices } from './services.js';
+import type { AckInbox } from '../transport/ackInbox.js';
+import { FailureKind } from '../node/errorKernel.js';
+import type { NodeSecurity } from '../security/nodeSecurity.js';
+import type { NodeServices } from '../node/services.js';
 
 /** @internal */
 export interface PublisherOptions {

@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { withOperatorUmask } from './security/fileModes.js';
+import { withOperatorUmask } from '../security/fileModes.js';
 
 /** Options of {@link runCommand}. */
 export interface RunCommandOptions {

@@ -15,8 +15,8 @@
  * requester may send that method itself (see NodeServices.relayRefusal). @internal
  */
 import { kindIsCommand, methodInfo, subjectOf, type MessageSpec, type OutboxSubmission, type WireMessage } from '@steward/core';
-import { FailureKind } from './errorKernel.js';
-import type { NodeServices } from './services.js';
+import { FailureKind } from '../node/errorKernel.js';
+import type { NodeServices } from '../node/services.js';
 
 /** The method that means "no reply". */
 export const noReplyMethod = 'REQNone';

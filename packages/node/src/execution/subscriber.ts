@@ -25,13 +25,13 @@ import {
   type OutboxSubmission,
   type WireMessage,
 } from '@steward/core';
-import { FailureKind } from './errorKernel.js';
-import { appendTargetOf } from './methods/fileAppend.js';
-import { methodHandlers, scheduled, type MethodHandler } from './methods/index.js';
+import { FailureKind } from '../node/errorKernel.js';
+import { appendTargetOf } from '../methods/fileAppend.js';
+import { methodHandlers, scheduled, type MethodHandler } from '../methods/index.js';
 import { buildReply, replyEmitter } from './replyMessage.js';
-import type { NodeSecurity, Refusal } from './security/nodeSecurity.js';
-import { replyVerdict } from './security/replyGuard.js';
-import type { NodeServices } from './services.js';
+import type { NodeSecurity, Refusal } from '../security/nodeSecurity.js';
+import { replyVerdict } from '../security/replyGuard.js';
+import type { NodeServices } from '../node/services.js';
 
 /** @internal */
 export interface SubscriberOptions {

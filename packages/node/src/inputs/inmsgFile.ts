@@ -13,9 +13,9 @@ import { watch, type FSWatcher } from 'node:fs';
 import { appendFile, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseInmsg, parseMessageSpec, ValidationError } from '@steward/core';
-import { FailureKind } from './errorKernel.js';
+import { FailureKind } from '../node/errorKernel.js';
 import { CoalescingRunner } from './coalescingRunner.js';
-import type { NodeServices, SpecSubmission } from './services.js';
+import type { NodeServices, SpecSubmission } from '../node/services.js';
 
 /** The input file's name, in the node folder. */
 export const inmsgFileName = 'inmsg.txt';

@@ -23,10 +23,10 @@ import { appendFile, lstat, mkdir, readdir, readFile, realpath, rename, stat, un
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { parseInmsg, parseMessageSpec, ValidationError } from '@steward/core';
-import { FailureKind } from './errorKernel.js';
-import { isWithin } from './methods/writePath.js';
+import { FailureKind } from '../node/errorKernel.js';
+import { isWithin } from '../methods/writePath.js';
 import { CoalescingRunner } from './coalescingRunner.js';
-import type { NodeServices, SpecSubmission } from './services.js';
+import type { NodeServices, SpecSubmission } from '../node/services.js';
 
 /** The folder, inside the read folder, where rejected files and entries are kept. */
 export const readFolderRejected = 'rejected';

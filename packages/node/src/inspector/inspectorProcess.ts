@@ -16,9 +16,9 @@ import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, ren
 import { join } from 'node:path';
 import { processLogic, type ChildSpec } from '@steward/core';
 import type { AnyActorRef } from 'xstate';
-import type { NodeConfig } from '../config.js';
-import { FailureKind } from '../errorKernel.js';
-import type { NodeServices } from '../services.js';
+import type { NodeConfig } from '../node/config.js';
+import { FailureKind } from '../node/errorKernel.js';
+import type { NodeServices } from '../node/services.js';
 import { InspectorServer, defaultInspectHostPort } from './inspectorServer.js';
 import type { LiveModel } from './liveModel.js';
 

@@ -26,7 +26,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AnyActorRef } from 'xstate';
 import { deliveryMachine, executionMachine, supervisorMachine } from '@steward/core';
-import type { NodeServices } from '../services.js';
+import type { NodeServices } from '../node/services.js';
 import { stewardVersion } from '../version.js';
 import type { LiveModel } from './liveModel.js';
 import { machineGraph } from './machineGraph.js';

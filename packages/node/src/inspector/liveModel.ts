@@ -9,10 +9,10 @@
  * Everything is bounded, so a node with thousands of actors, or one that
  * runs for months, keeps a model of fixed size.
  */
-import type { Failure } from '../errorKernel.js';
-import type { DeliveryEvent, ExecutionEvent, NodeEvents } from '../nodeEvents.js';
+import type { Failure } from '../node/errorKernel.js';
+import type { DeliveryEvent, ExecutionEvent, NodeEvents } from '../node/nodeEvents.js';
 import type { SupervisorEvent } from '@steward/core';
-import { publisherGroupOf } from '../publisherGroups.js';
+import { publisherGroupOf } from '../delivery/publisherGroups.js';
 
 /** Which side of a message an actor is: sending (delivery) or receiving (execution). */
 export const ActorKind = { Delivery: 'delivery', Execution: 'execution' } as const;

@@ -13,10 +13,10 @@
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { deliveryMachine, executionMachine } from '@steward/core';
-import type { Logger } from '../logger.js';
-import type { DeliveryEvent, ExecutionEvent, NodeEvents } from '../nodeEvents.js';
-import { actorAt } from '../processTable.js';
-import { publisherGroupOf } from '../publisherGroups.js';
+import type { Logger } from '../observability/logger.js';
+import type { DeliveryEvent, ExecutionEvent, NodeEvents } from '../node/nodeEvents.js';
+import { actorAt } from '../node/processTable.js';
+import { publisherGroupOf } from '../delivery/publisherGroups.js';
 
 /** Options of {@link attachStately}. */
 export interface StatelyOptions {

@@ -7,7 +7,7 @@
  * methodTimeout still answers with what it printed. As a reply method it gets the request's output in
  * `STEWARD_DATA` (see commandInput.ts).
  */
-import { runCommand } from '../commandRunner.js';
+import { runCommand } from '../execution/commandRunner.js';
 import { commandInput, failureText } from './commandInput.js';
 import { runInPty } from './ptyRunner.js';
 import type { MethodHandler } from './types.js';

@@ -5,7 +5,7 @@
  * end of a continuous command, not a failure. A command that ends by itself
  * with a non-zero exit code is a failure, answered with one last reply.
  */
-import { runCommand } from '../commandRunner.js';
+import { runCommand } from '../execution/commandRunner.js';
 import { commandInput, failureText } from './commandInput.js';
 import { runInPty } from './ptyRunner.js';
 import { lineSplitter, streamTimeLimit } from './lineStream.js';

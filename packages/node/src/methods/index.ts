@@ -4,8 +4,8 @@
  * The seed's names and the mature steward's names of the same method share a
  * handler.
  */
-import { copyDst } from '../copy/copyDst.js';
-import { copySrc } from '../copy/copySrc.js';
+import { copyDst } from './copy/copyDst.js';
+import { copySrc } from './copy/copySrc.js';
 import { cliCommand } from './cliCommand.js';
 import { cliCommandCont } from './cliCommandCont.js';
 import { echoRequest } from './echo.js';

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { WireMessage } from '@steward/core';
-import { textOf } from '../replyMessage.js';
+import { textOf } from '../execution/replyMessage.js';
 import { appendAt, appendStart, type AppendProgress } from './fileAppend.js';
 import type { MethodHandler } from './types.js';
 import { replyFile, replyFilePath } from './writePath.js';

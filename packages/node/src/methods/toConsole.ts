@@ -2,7 +2,7 @@
  * REQToConsole: print the text on the node's stdout. As a reply method,
  * `replyMethodArgs: ["stderr"]` prints on stderr instead.
  */
-import { textOf } from '../replyMessage.js';
+import { textOf } from '../execution/replyMessage.js';
 import type { MethodHandler } from './types.js';
 
 /** Prints the text as it is. */

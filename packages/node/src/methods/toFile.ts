@@ -13,7 +13,7 @@
 import { constants } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { textOf } from '../replyMessage.js';
+import { textOf } from '../execution/replyMessage.js';
 import type { MethodHandler } from './types.js';
 import { replyFile } from './writePath.js';
 

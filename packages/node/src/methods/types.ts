@@ -3,7 +3,7 @@
  * per method, one row per method in `methods/index.ts`.
  */
 import type { MethodOutcome, WireMessage } from '@steward/core';
-import type { NodeServices } from '../services.js';
+import type { NodeServices } from '../node/services.js';
 
 /** What a handler is given. */
 export interface MethodContext {

@@ -24,10 +24,10 @@ import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UnrecoverableError, type WireMessage } from '@steward/core';
-import type { NodeConfig } from '../config.js';
-import { inmsgFileName } from '../inmsgFile.js';
+import type { NodeConfig } from '../node/config.js';
+import { inmsgFileName } from '../inputs/inmsgFile.js';
 import { keysFolder } from '../security/keyStore.js';
-import { runtimeSocketPath, socketFileName } from '../socketPath.js';
+import { runtimeSocketPath, socketFileName } from '../api/socketPath.js';
 
 /** Flags that open a file for appending without following a symbolic link. */
 export const appendNoFollow = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;

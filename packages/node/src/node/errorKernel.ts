@@ -12,7 +12,7 @@
  * ends. Sender names come from the refused messages and prove nothing, so
  * the number of senders reported one by one is capped too.
  */
-import type { Logger } from './logger.js';
+import type { Logger } from '../observability/logger.js';
 
 /** What went wrong, for counting and filtering. */
 export const FailureKind = {

@@ -13,13 +13,13 @@ import {
   type SubmitResult,
   type WireMessage,
 } from '@steward/core';
-import type { AuditLog } from './audit.js';
-import type { BrokerConnection } from './broker.js';
+import type { AuditLog } from '../observability/audit.js';
+import type { BrokerConnection } from '../transport/broker.js';
 import type { NodeConfig } from './config.js';
 import type { ErrorKernel } from './errorKernel.js';
-import { KeyedLock } from './keyedLock.js';
-import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
+import { KeyedLock } from '../execution/keyedLock.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { NodeEvents } from './nodeEvents.js';
 import type { ProcessTable } from './processTable.js';
 

@@ -29,37 +29,37 @@ import {
   type EscalationError,
   type SupervisorEvent,
 } from '@steward/core';
-import { AckInbox } from './ackInbox.js';
-import { AuditLog } from './audit.js';
-import { BrokerConnection, defaultBrokerHostPort, EmbeddedBroker, findExecutable, isListening, toServerUrl } from './broker.js';
-import { BrokerNotInstalledError } from './errors.js';
+import { AckInbox } from '../transport/ackInbox.js';
+import { AuditLog } from '../observability/audit.js';
+import { BrokerConnection, defaultBrokerHostPort, EmbeddedBroker, findExecutable, isListening, toServerUrl } from '../transport/broker.js';
+import { BrokerNotInstalledError } from '../errors.js';
 import type { NodeConfig } from './config.js';
 import { ErrorKernel, FailureKind } from './errorKernel.js';
-import { InmsgWatcher } from './inmsgFile.js';
-import { inspectorChild } from './inspector/inspectorProcess.js';
-import { LiveModel } from './inspector/liveModel.js';
-import { attachStately } from './inspector/statelyBridge.js';
-import { createLogger, setSubjectResolver, type LogFormat, type Logger } from './logger.js';
-import { methodHandlers } from './methods/index.js';
-import { Metrics } from './metrics.js';
-import { bindMetricSources, serveMetrics } from './metricsSources.js';
+import { InmsgWatcher } from '../inputs/inmsgFile.js';
+import { inspectorChild } from '../inspector/inspectorProcess.js';
+import { LiveModel } from '../inspector/liveModel.js';
+import { attachStately } from '../inspector/statelyBridge.js';
+import { createLogger, setSubjectResolver, type LogFormat, type Logger } from '../observability/logger.js';
+import { methodHandlers } from '../methods/index.js';
+import { Metrics } from '../observability/metrics.js';
+import { bindMetricSources, serveMetrics } from '../observability/metricsSources.js';
 import { actorAt, SupervisorProcessTable } from './processTable.js';
-import { Publisher } from './publisher.js';
-import { publisherGroupIds, publisherGroupOf } from './publisherGroups.js';
-import { ReadFolderWatcher } from './readFolder.js';
+import { Publisher } from '../delivery/publisher.js';
+import { publisherGroupIds, publisherGroupOf } from '../delivery/publisherGroups.js';
+import { ReadFolderWatcher } from '../inputs/readFolder.js';
 import { NodeServices } from './services.js';
-import { SocketApi } from './socketApi.js';
-import { reserveInterruptedAppends, Subscriber } from './subscriber.js';
-import { brokerConnectOptions, describeBrokerAuth, redactSecrets } from './security/brokerAuth.js';
+import { SocketApi } from '../api/socketApi.js';
+import { reserveInterruptedAppends, Subscriber } from '../execution/subscriber.js';
+import { brokerConnectOptions, describeBrokerAuth, redactSecrets } from '../security/brokerAuth.js';
 import {
   localBrokerConfig,
   localBrokerCredentials,
   localBrokerCredentialsPath,
   type LocalBrokerCredentials,
-} from './security/localBroker.js';
-import { NodeSecurity } from './security/nodeSecurity.js';
-import { applyFileModes } from './security/fileModes.js';
-import { stewardVersion } from './version.js';
+} from '../security/localBroker.js';
+import { NodeSecurity } from '../security/nodeSecurity.js';
+import { applyFileModes } from '../security/fileModes.js';
+import { stewardVersion } from '../version.js';
 
 /** Exit code of a node whose supervision tree escalated past the root. */
 export const EXIT_ESCALATED = 70;

@@ -12,7 +12,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import client from 'prom-client';
-import { stewardVersion } from './version.js';
+import { stewardVersion } from '../version.js';
 
 /** Histogram buckets, in seconds. */
 const ackBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];

@@ -12,13 +12,13 @@ import { statSync } from 'node:fs';
 import type { AnyActorRef } from 'xstate';
 import Database from 'better-sqlite3';
 import client from 'prom-client';
-import type { Failure } from './errorKernel.js';
-import { FailureKind } from './errorKernel.js';
-import { ActorKind, methodOfSubject, type LiveModel } from './inspector/liveModel.js';
+import type { Failure } from '../node/errorKernel.js';
+import { FailureKind } from '../node/errorKernel.js';
+import { ActorKind, methodOfSubject, type LiveModel } from '../inspector/liveModel.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import type { DeliveryEvent, ExecutionEvent } from './nodeEvents.js';
-import type { NodeServices } from './services.js';
+import type { DeliveryEvent, ExecutionEvent } from '../node/nodeEvents.js';
+import type { NodeServices } from '../node/services.js';
 
 /** What {@link bindMetricSources} reads. */
 export interface MetricSources {

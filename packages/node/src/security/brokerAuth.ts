@@ -5,7 +5,7 @@
  */
 import { credsAuthenticator, nkeyAuthenticator, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { readFileSync } from 'node:fs';
-import type { NodeConfig } from '../config.js';
+import type { NodeConfig } from '../node/config.js';
 import { ConfigFileError } from './errors.js';
 
 /** The broker settings of a node configuration. */

@@ -16,10 +16,10 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, type Stats } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
-import type { NodeConfig } from '../config.js';
+import type { NodeConfig } from '../node/config.js';
 import { ConfigError } from '../errors.js';
-import { rejectedFileName } from '../inmsgFile.js';
-import type { Logger } from '../logger.js';
+import { rejectedFileName } from '../inputs/inmsgFile.js';
+import type { Logger } from '../observability/logger.js';
 
 /** The modes a node gives what it writes. */
 export interface FileModePolicy {

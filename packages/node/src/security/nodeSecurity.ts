@@ -17,8 +17,8 @@ import {
   type WireMessage,
 } from '@steward/core';
 import { statSync } from 'node:fs';
-import type { NodeConfig } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { NodeConfig } from '../node/config.js';
+import type { Logger } from '../observability/logger.js';
 import { KeySetError } from './errors.js';
 import { aclInForce, aclPath, aclRefusal, commandMethods, readAcl, type Acl } from './acl.js';
 import { approvedKeys, decideKey, KeyStatus, readRegistry, recordHelloKey, registryPath } from './keyRegistry.js';

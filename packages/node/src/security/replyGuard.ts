@@ -23,7 +23,7 @@
  * sender, checked by the ACL like every other. @internal
  */
 import { methodInfo, type Journal, type OutboxRecord, type WireMessage } from '@steward/core';
-import { replyMethodOf } from '../replyMessage.js';
+import { replyMethodOf } from '../execution/replyMessage.js';
 
 /** What the guard decided about a received message. */
 export type ReplyVerdict =

@@ -6,7 +6,7 @@
  */
 import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { parseAckReply, type AckReply } from '@steward/core';
-import type { Logger } from './logger.js';
+import type { Logger } from '../observability/logger.js';
 
 /** What the inbox tells a delivery. */
 export type AckEvent = { type: 'ACK'; reply: AckReply } | { type: 'NO_RESPONDERS' };

@@ -7,8 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, constants, mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
-import { BrokerExitedError, BrokerNotInstalledError } from './errors.js';
-import type { Logger } from './logger.js';
+import { BrokerExitedError, BrokerNotInstalledError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
 
 /** The address used when no broker is configured. */
 export const defaultBrokerHostPort = '127.0.0.1:4222';

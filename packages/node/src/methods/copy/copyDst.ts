@@ -15,9 +15,9 @@ import { constants } from 'node:fs';
 import { chmod, lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UnrecoverableError } from '@steward/core';
-import type { NodeConfig } from '../config.js';
-import type { MethodHandler } from '../methods/types.js';
-import { confinedFile, openInPlace, rootAndParts } from '../methods/writePath.js';
+import type { NodeConfig } from '../../node/config.js';
+import type { MethodHandler } from '../types.js';
+import { confinedFile, openInPlace, rootAndParts } from '../writePath.js';
 import { parseCopyHeader, type CommitHeader } from './copyProtocol.js';
 import { sha256, sha256File } from './fileHash.js';
 

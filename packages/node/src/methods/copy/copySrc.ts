@@ -16,8 +16,8 @@
 import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { LOCAL_NODE, methodInfo, nodeNameProblem, subjectOf, UnrecoverableError, type MessageSpec, type WireMessage } from '@steward/core';
-import type { MethodHandler } from '../methods/types.js';
-import { queueMessages } from '../replyMessage.js';
+import type { MethodHandler } from '../types.js';
+import { queueMessages } from '../../execution/replyMessage.js';
 import { defaultChunkBytes, maxChunkBytes, type ChunkHeader, type CommitHeader } from './copyProtocol.js';
 import { sha256, sha256File } from './fileHash.js';
 
