@@ -455,7 +455,7 @@ nav.side ul { list-style: none; margin: 0; padding: 0; }
 nav.side li { margin: .1rem 0; }
 nav.side li.current > a { font-weight: 700; color: var(--fg); }
 nav.side ul.toc { margin: .2rem 0 .4rem .75rem; border-left: 2px solid var(--line); padding-left: .5rem; font-size: 13px; }
-main { flex: 1 1 auto; min-width: 0; max-width: 60rem; padding: 1.5rem 2.5rem 4rem; }
+main { flex: 1 1 auto; min-width: 0; max-width: 70rem; padding: 1.5rem 2.5rem 4rem; }
 h1, h2, h3, h4 { line-height: 1.25; margin: 1.6em 0 .5em; }
 h1 { margin-top: .3em; font-size: 2em; }
 h2 { border-bottom: 1px solid var(--line); padding-bottom: .2em; }
