@@ -1,19 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createActor, fromPromise, waitFor } from 'xstate';
+import { createActor, fromPromise } from 'xstate';
 import { canRetry, deliveryMachine, type DeliveryInput, type PublishInput } from '../src/deliveryMachine.js';
 import { RETRY_FOREVER } from '../src/message.js';
+import { runUntil, TestClock } from './testClock.js';
 
 function run(
   input: Partial<DeliveryInput>,
   onPublish: (attempt: number, send: (e: { type: 'ACK' | 'NO_RESPONDERS' }) => void) => void | Promise<void>,
 ) {
   const attempts: number[] = [];
+  /** Simulated time of each publish, relative to the start. */
+  const times: number[] = [];
   const states: string[] = [];
+  const clock = new TestClock();
+  const start = clock.now();
   const logic = deliveryMachine.provide({
     actors: {
       publish: fromPromise<void, PublishInput>(async ({ input: p }) => {
         attempts.push(p.attempt);
+        times.push(clock.now() - start);
         await onPublish(p.attempt, (e) =>
           setImmediate(() =>
             actor.send(
@@ -28,87 +34,101 @@ function run(
   });
   const actor = createActor(logic, {
     input: { id: 'm1', wantsAck: true, ackTimeoutMs: 30, retries: 2, retryWaitMs: 0, errorBackoffMs: 20, ...input },
+    clock,
   });
   actor.subscribe((s) => states.push(typeof s.value === 'string' ? s.value : Object.keys(s.value)[0]!));
   actor.start();
   actor.send({ type: 'SEND' });
-  return { actor, attempts, states };
+  /** Moves simulated time until the delivery is over, and returns its final snapshot. */
+  const finished = async () => {
+    await runUntil(clock, () => actor.getSnapshot().status === 'done', 'the delivery to finish');
+    return actor.getSnapshot();
+  };
+  /** Simulated milliseconds since the start. */
+  const elapsed = () => clock.now() - start;
+  return { actor, attempts, times, states, finished, elapsed };
 }
 
 describe('delivery machine', () => {
   it('is delivered on the first ACK', async () => {
-    const { actor, attempts } = run({}, (_a, send) => send({ type: 'ACK' }));
-    const snap = await waitFor(actor, (s) => s.status === 'done', { timeout: 5000 });
+    const { finished, attempts } = run({}, (_a, send) => send({ type: 'ACK' }));
+    const snap = await finished();
     assert.equal(snap.value, 'delivered');
     assert.deepEqual(attempts, [1]);
     assert.equal(snap.output?.reply?.output, 'ok');
   });
 
   it('resends after an ACK timeout and is delivered by the ACK of a later attempt', async () => {
-    const { actor, attempts, states } = run({}, (a, send) => {
+    const { finished, attempts, states, times } = run({}, (a, send) => {
       if (a === 3) send({ type: 'ACK' });
     });
-    const snap = await waitFor(actor, (s) => s.status === 'done', { timeout: 5000 });
+    const snap = await finished();
     assert.equal(snap.value, 'delivered');
     assert.deepEqual(attempts, [1, 2, 3]);
+    assert.deepEqual(times, [0, 30, 60], 'one ACK timeout between sends (retryWait 0)');
     assert.ok(states.includes('retryWait'));
   });
 
   it('expires when the retries are used up, with the reason', async () => {
-    const { actor, attempts } = run({ retries: 1 }, () => undefined);
-    const snap = await waitFor(actor, (s) => s.status === 'done', { timeout: 5000 });
+    const { finished, attempts, elapsed } = run({ retries: 1 }, () => undefined);
+    const snap = await finished();
     assert.equal(snap.value, 'expired');
+    assert.equal(elapsed(), 60, "expired when the last attempt's ACK timeout ran out");
     assert.equal(snap.output?.status, 'expired');
     assert.deepEqual(attempts, [1, 2]);
     assert.match(snap.output?.lastError ?? '', /no ACK within/);
   });
 
   it('keeps resending without limit when retries is -1', async () => {
-    const { actor, attempts } = run({ retries: RETRY_FOREVER }, (a, send) => {
+    const { finished, attempts, times } = run({ retries: RETRY_FOREVER }, (a, send) => {
       if (a === 8) send({ type: 'ACK' });
     });
-    const snap = await waitFor(actor, (s) => s.status === 'done', { timeout: 10000 });
+    const snap = await finished();
     assert.equal(snap.value, 'delivered');
     assert.equal(attempts.length, 8);
+    assert.deepEqual(times, [0, 30, 60, 90, 120, 150, 180, 210]);
   });
 
   it('waits the error backoff after a publish error, then resends', async () => {
-    const { actor, attempts } = run({}, (a, send) => {
+    const { finished, attempts, times } = run({}, (a, send) => {
       if (a === 1) throw new Error('connection closed');
       send({ type: 'ACK' });
     });
-    const snap = await waitFor(actor, (s) => s.status === 'done', { timeout: 5000 });
+    const snap = await finished();
     assert.equal(snap.value, 'delivered');
     assert.deepEqual(attempts, [1, 2]);
+    assert.deepEqual(times, [0, 20], 'the error backoff (20 ms), not the ACK timeout');
   });
 
   it('records "no responders" as the reason when the node is offline', async () => {
-    const { actor } = run({ retries: 0 }, (_a, send) => send({ type: 'NO_RESPONDERS' }));
-    const snap = await waitFor(actor, (s) => s.status === 'done', { timeout: 5000 });
+    const { finished, elapsed } = run({ retries: 0 }, (_a, send) => send({ type: 'NO_RESPONDERS' }));
+    const snap = await finished();
     assert.equal(snap.value, 'expired');
+    assert.equal(elapsed(), 30, 'an offline node is given the full ACK timeout, like a slow one');
     assert.match(snap.output?.lastError ?? '', /no responders/);
   });
 
   it('counts attempts made before a restart (resumed from the journal)', async () => {
-    const { actor, attempts } = run({ attempts: 2, retries: 2 }, () => undefined);
-    const snap = await waitFor(actor, (s) => s.status === 'done', { timeout: 5000 });
+    const { finished, attempts } = run({ attempts: 2, retries: 2 }, () => undefined);
+    const snap = await finished();
     assert.equal(snap.value, 'expired');
     assert.deepEqual(attempts, [3]);
   });
 
   it('is delivered at once for NACK kinds', async () => {
-    const { actor } = run({ wantsAck: false }, () => undefined);
-    const snap = await waitFor(actor, (s) => s.status === 'done', { timeout: 5000 });
+    const { finished } = run({ wantsAck: false }, () => undefined);
+    const snap = await finished();
     assert.equal(snap.value, 'delivered');
   });
 
   it('does not expire while the receiver answers resends with "still running"', async () => {
-    const { actor, attempts } = run({ retries: 1 }, (a, send) => {
+    const { actor, finished, attempts, times } = run({ retries: 1 }, (a, send) => {
       if (a >= 2 && a < 6) setImmediate(() => actor.send({ type: 'RUNNING' }));
       if (a === 6) send({ type: 'ACK' });
     });
-    const snap = await waitFor(actor, (s) => s.status === 'done', { timeout: 10000 });
+    const snap = await finished();
     assert.equal(snap.value, 'delivered');
+    assert.deepEqual(times, [0, 30, 60, 90, 120, 150], '"still running" restarts a full ACK timeout');
     assert.equal(attempts.length, 6, 'six sends, though retries is 1: four were answered');
   });
 

@@ -1,68 +1,87 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createActor, fromPromise, waitFor } from 'xstate';
+import { createActor, fromPromise } from 'xstate';
 import { executionMachine, type ExecutionResult, type MethodOutcome } from '../src/executionMachine.js';
+import { runUntil, TestClock } from './testClock.js';
 
-function run(methodTimeoutMs: number, method: (signal: AbortSignal) => Promise<MethodOutcome>, rejectReason?: string) {
+/** Runs the machine on simulated time; `method` gets the clock to take time of its own. */
+function run(methodTimeoutMs: number, method: (signal: AbortSignal, clock: TestClock) => Promise<MethodOutcome>, rejectReason?: string) {
   const replies: ExecutionResult[] = [];
+  const clock = new TestClock();
+  const start = clock.now();
   let aborted = false;
+  let abortedAt: number | undefined;
   const logic = executionMachine.provide({
     actors: {
       method: fromPromise<MethodOutcome, { id: string }>(({ signal }) => {
-        signal.addEventListener('abort', () => (aborted = true));
-        return method(signal);
+        signal.addEventListener('abort', () => {
+          aborted = true;
+          abortedAt = clock.now() - start;
+        });
+        return method(signal, clock);
       }),
       reply: fromPromise<void, ExecutionResult>(async ({ input }) => {
         replies.push(input);
       }),
     },
   });
-  const actor = createActor(logic, { input: { id: 'x', methodTimeoutMs, ...(rejectReason ? { rejectReason } : {}) } }).start();
-  return { actor, replies, aborted: () => aborted };
+  const actor = createActor(logic, { input: { id: 'x', methodTimeoutMs, ...(rejectReason ? { rejectReason } : {}) }, clock }).start();
+  /** Moves simulated time until the execution is over; resolves with the simulated milliseconds it took. */
+  const finished = async (): Promise<number> => {
+    await runUntil(clock, () => actor.getSnapshot().status === 'done', 'the execution to finish', { limitMs: 30 * 24 * 3_600_000 });
+    return clock.now() - start;
+  };
+  return { actor, replies, finished, aborted: () => aborted, abortedAt: () => abortedAt };
 }
 
 describe('execution machine', () => {
   it('succeeds and replies with the output', async () => {
-    const { actor, replies } = run(1000, async () => ({ ok: true, output: 'hi' }));
-    await waitFor(actor, (s) => s.status === 'done', { timeout: 5000 });
+    const { replies, finished } = run(1000, async () => ({ ok: true, output: 'hi' }));
+    await finished();
     assert.deepEqual(replies, [{ id: 'x', status: 'succeeded', output: 'hi' }]);
   });
 
   it('fails with the exit code and output when the method says not ok', async () => {
-    const { actor, replies } = run(1000, async () => ({ ok: false, output: 'out', exitCode: 3, error: 'exit code 3' }));
-    await waitFor(actor, (s) => s.status === 'done', { timeout: 5000 });
+    const { replies, finished } = run(1000, async () => ({ ok: false, output: 'out', exitCode: 3, error: 'exit code 3' }));
+    await finished();
     assert.deepEqual(replies, [{ id: 'x', status: 'failed', output: 'out', exitCode: 3, error: 'exit code 3' }]);
   });
 
   it('fails when the method throws, and the machine itself does not', async () => {
-    const { actor, replies } = run(1000, () => Promise.reject(new Error('EISDIR')));
-    const snap = await waitFor(actor, (s) => s.status === 'done', { timeout: 5000 });
-    assert.equal(snap.status, 'done');
+    const { actor, replies, finished } = run(1000, () => Promise.reject(new Error('EISDIR')));
+    await finished();
+    assert.equal(actor.getSnapshot().status, 'done');
     assert.equal(replies[0]?.status, 'failed');
     assert.equal(replies[0]?.error, 'EISDIR');
   });
 
   it('times out, aborts the method, and replies timedOut', async () => {
-    const { actor, replies, aborted } = run(
+    const { replies, finished, aborted, abortedAt } = run(
       30,
       (signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ ok: false, output: '' }))),
     );
-    await waitFor(actor, (s) => s.status === 'done', { timeout: 5000 });
+    await finished();
     assert.equal(replies[0]?.status, 'timedOut');
     assert.match(replies[0]?.error ?? '', /methodTimeout/);
     assert.equal(aborted(), true);
+    assert.equal(abortedAt(), 30, 'aborted when methodTimeout ran out, not earlier or later');
   });
 
   it('has no time limit with methodTimeout -1', async () => {
-    const { actor, replies } = run(-1, () => new Promise((r) => setTimeout(() => r({ ok: true, output: 'late' }), 50)));
-    await waitFor(actor, (s) => s.status === 'done', { timeout: 5000 });
+    // Ten simulated days: far beyond any real methodTimeout.
+    const tenDays = 10 * 24 * 3_600_000;
+    const { replies, finished } = run(
+      -1,
+      (_signal, clock) => new Promise((r) => clock.setTimeout(() => r({ ok: true, output: 'late' }), tenDays)),
+    );
+    assert.equal(await finished(), tenDays);
     assert.equal(replies[0]?.status, 'succeeded');
   });
 
   it('rejects without running', async () => {
     let ran = false;
-    const { actor, replies } = run(1000, async () => ((ran = true), { ok: true, output: '' }), 'not allowed');
-    await waitFor(actor, (s) => s.status === 'done', { timeout: 5000 });
+    const { replies, finished } = run(1000, async () => ((ran = true), { ok: true, output: '' }), 'not allowed');
+    await finished();
     assert.equal(ran, false);
     assert.deepEqual(replies, [{ id: 'x', status: 'rejected', output: '', error: 'not allowed' }]);
   });

@@ -12,17 +12,20 @@ import {
   type SupervisorEvent,
   type SupervisorInput,
 } from '../src/supervisor.js';
+import { runUntil, TestClock } from './testClock.js';
 
-/** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+/**
+ * Simulated time for test `t`: actors get the returned clock, and `Date.now`
+ * follows it for the test's duration, so the restart window (read from
+ * `Date.now`) and the backoffs (the clock's timeouts) share one time line.
+ */
+function simulatedTime(t: TestContext): TestClock {
+  const clock = new TestClock();
+  t.mock.method(Date, 'now', () => clock.now());
+  return clock;
 }
 
-/** Small backoffs keep the tests fast; the intensity is set per test. */
+/** Small backoffs; the intensity is set per test. */
 const FAST = { backoffInitialMs: 5, backoffMaxMs: 20 } as const;
 
 /**
@@ -30,14 +33,14 @@ const FAST = { backoffInitialMs: 5, backoffMaxMs: 20 } as const;
  * can never go unhandled. Returns the actor, the onEvent log and the errors
  * the actor failed with. Stopped when the test ends.
  */
-function startRoot(t: TestContext, input: Omit<SupervisorInput, 'onEvent'>) {
+function startRoot(t: TestContext, input: Omit<SupervisorInput, 'onEvent'>, clock = simulatedTime(t)) {
   const events: SupervisorEvent[] = [];
   const errors: unknown[] = [];
-  const actor = createActor(supervisorMachine, { input: { ...input, onEvent: (e) => events.push(e) } });
+  const actor = createActor(supervisorMachine, { input: { ...input, onEvent: (e) => events.push(e) }, clock });
   actor.subscribe({ error: (err) => errors.push(err) });
   actor.start();
   t.after(() => actor.stop());
-  return { actor, events, errors };
+  return { actor, events, errors, clock };
 }
 
 function ofType<T extends SupervisorEvent['type']>(events: SupervisorEvent[], type: T, childId?: string) {
@@ -130,9 +133,9 @@ describe('supervisorMachine', () => {
         running = true;
       }),
     };
-    const { actor, events, errors } = startRoot(t, { name: 'root', children: [flaky], ...FAST });
+    const { actor, events, errors, clock } = startRoot(t, { name: 'root', children: [flaky], ...FAST });
 
-    await waitUntil(() => running, 'the third attempt to run');
+    await runUntil(clock, () => running, 'the third attempt to run');
     assert.equal(attempts.length, 3);
     const restarting = ofType(events, 'child.restarting', 'inputs.flaky');
     assert.deepEqual(
@@ -148,8 +151,8 @@ describe('supervisorMachine', () => {
       failed.map((e) => (e.error as Error).message),
       ['boom 1', 'boom 2'],
     );
-    // Timers never fire early (allow 1 ms of rounding): the backoff really was waited.
-    assert.ok(attempts[2]! - attempts[1]! >= 9, `second backoff lasted ${attempts[2]! - attempts[1]!} ms`);
+    // On simulated time each backoff is exactly what the supervisor announced.
+    assert.deepEqual([attempts[1]! - attempts[0]!, attempts[2]! - attempts[1]!], [5, 10]);
     const child = childrenOf(actor)['inputs.flaky'];
     assert.equal((child?.getSnapshot() as { status: string }).status, 'active');
     assert.deepEqual(errors, []);
@@ -163,14 +166,14 @@ describe('supervisorMachine', () => {
       logic: processLogic<{ path: string }>(({ input, fail }) => {
         const n = ++instances;
         log.push(`start ${n} ${input.path}`);
-        if (n === 1) setTimeout(() => fail(new Error('watch lost')), 1);
+        if (n === 1) setImmediate(() => fail(new Error('watch lost')));
         return { stop: () => void log.push(`stop ${n}`) };
       }),
       input: { path: '/tmp/in' },
     };
-    const { events, errors } = startRoot(t, { name: 'root', children: [spec], ...FAST });
+    const { events, errors, clock } = startRoot(t, { name: 'root', children: [spec], ...FAST });
 
-    await waitUntil(() => instances === 2, 'the second process instance');
+    await runUntil(clock, () => instances === 2, 'the second process instance');
     assert.deepEqual(log, ['start 1 /tmp/in', 'stop 1', 'start 2 /tmp/in']);
     const [failure] = ofType(events, 'child.failed', 'watcher');
     assert.equal((failure?.error as Error).message, 'watch lost');
@@ -189,7 +192,7 @@ describe('supervisorMachine', () => {
     const sibling = recordingProcess('sibling');
     const escalations: EscalationError[] = [];
     let siblingStopsAtEscalation = -1;
-    const { actor, events, errors } = startRoot(t, {
+    const { actor, events, errors, clock } = startRoot(t, {
       name: 'root',
       children: [sibling.spec, doomed],
       maxRestarts: 2,
@@ -200,7 +203,7 @@ describe('supervisorMachine', () => {
       },
     });
 
-    await waitUntil(() => escalations.length > 0, 'onEscalate');
+    await runUntil(clock, () => escalations.length > 0, 'onEscalate');
     assert.equal(attempts, 3, 'two restarts allowed, the third failure escalates');
     const [escalation] = escalations;
     assert.ok(escalation instanceof EscalationError);
@@ -221,9 +224,9 @@ describe('supervisorMachine', () => {
         throw new Error('always');
       }),
     };
-    const { errors } = startRoot(t, { name: 'root', children: [sibling.spec, doomed], maxRestarts: 0, ...FAST });
+    const { errors, clock } = startRoot(t, { name: 'root', children: [sibling.spec, doomed], maxRestarts: 0, ...FAST });
 
-    await waitUntil(() => errors.length > 0, 'the supervisor to fail');
+    await runUntil(clock, () => errors.length > 0, 'the supervisor to fail');
     assert.ok(errors[0] instanceof EscalationError);
     assert.equal(errors[0].childId, 'doomed');
     assert.equal(sibling.log.stops, 1, 'no orphan is left running');
@@ -246,14 +249,14 @@ describe('supervisorMachine', () => {
       input: { name: 'publishers', children: [worker.spec, doomed], maxRestarts: 1, ...FAST } satisfies SupervisorInput,
     };
     const rootEscalations: EscalationError[] = [];
-    const { events, errors } = startRoot(t, {
+    const { events, errors, clock } = startRoot(t, {
       name: 'root',
       children: [sub],
       ...FAST,
       onEscalate: (err) => rootEscalations.push(err),
     });
 
-    await waitUntil(() => worker.log.starts === 2 && doomedAttempts === 3, 'the sub-tree to be restarted');
+    await runUntil(clock, () => worker.log.starts === 2 && doomedAttempts === 3, 'the sub-tree to be restarted');
     assert.equal(worker.log.stops, 1, 'the old worker was stopped');
     const [subFailure] = ofType(events, 'child.failed', 'publishers');
     assert.ok(subFailure?.error instanceof EscalationError);
@@ -271,12 +274,12 @@ describe('supervisorMachine', () => {
         throw new Error('boom');
       }),
     };
-    const { actor, events } = startRoot(t, {
+    const { actor, events, clock } = startRoot(t, {
       name: 'root',
       children: [healthy.spec, flaky],
       backoffInitialMs: 60_000, // the restart stays pending during the test
     });
-    await waitUntil(() => ofType(events, 'child.restarting', 'flaky').length === 1, 'the restart to be scheduled');
+    await runUntil(clock, () => ofType(events, 'child.restarting', 'flaky').length === 1, 'the restart to be scheduled');
 
     // An error event for a child that is active is stale (from an earlier instance).
     actor.send({ type: 'xstate.error.actor.healthy', error: new Error('stale') });
@@ -301,9 +304,10 @@ describe('supervisorMachine', () => {
       maxRestarts: 0,
       onEscalate: (e) => escalations.push(e),
     });
-    const withoutCallback = startRoot(t, { name: 'root2', children: [doomed('a'), doomed('b')], maxRestarts: 0 });
+    const withoutCallback = startRoot(t, { name: 'root2', children: [doomed('a'), doomed('b')], maxRestarts: 0 }, withCallback.clock);
+    const clock = withCallback.clock;
 
-    await waitUntil(() => escalations.length === 1 && withoutCallback.errors.length === 1, 'both escalations');
+    await runUntil(clock, () => escalations.length === 1 && withoutCallback.errors.length === 1, 'both escalations');
     // The second failure, queued behind the first, must not fail the supervisor with a raw child error.
     assert.deepEqual(withCallback.errors, []);
     assert.ok(withoutCallback.errors[0] instanceof EscalationError);
@@ -313,18 +317,18 @@ describe('supervisorMachine', () => {
   it('starts its children in the given order, whatever their ids', async (t) => {
     const order: string[] = [];
     const spec = (id: string): ChildSpec => ({ id, logic: fromCallback(() => void order.push(id)) });
-    startRoot(t, { name: 'root', children: ['b', '2', 'a', '1'].map(spec) });
-    await waitUntil(() => order.length === 4, 'all children to start');
+    const { clock } = startRoot(t, { name: 'root', children: ['b', '2', 'a', '1'].map(spec) });
+    await runUntil(clock, () => order.length === 4, 'all children to start');
     assert.deepEqual(order, ['b', '2', 'a', '1']);
   });
 
   it('START_CHILD twice spawns one child and sends it WAKE the second time', async (t) => {
     const child = recordingProcess('job');
-    const { actor } = startRoot(t, { name: 'root', ...FAST });
+    const { actor, clock } = startRoot(t, { name: 'root', ...FAST });
 
     actor.send({ type: 'START_CHILD', spec: child.spec });
     actor.send({ type: 'START_CHILD', spec: child.spec });
-    await waitUntil(() => child.log.received.length > 0, 'the WAKE event');
+    await runUntil(clock, () => child.log.received.length > 0, 'the WAKE event');
     assert.equal(child.log.starts, 1);
     assert.deepEqual(child.log.received, [{ type: 'WAKE' }]);
     assert.deepEqual(Object.keys(childrenOf(actor)), ['job']);
@@ -332,12 +336,12 @@ describe('supervisorMachine', () => {
 
   it('STOP_CHILD stops the process and never restarts it', async (t) => {
     const child = recordingProcess('sub');
-    const { actor, events } = startRoot(t, { name: 'root', children: [child.spec], ...FAST });
-    await waitUntil(() => child.log.starts === 1, 'the child to start');
+    const { actor, events, clock } = startRoot(t, { name: 'root', children: [child.spec], ...FAST });
+    await runUntil(clock, () => child.log.starts === 1, 'the child to start');
     const fail = child.log.fail;
 
     actor.send({ type: 'STOP_CHILD', id: 'sub' });
-    await waitUntil(() => child.log.stops === 1, 'Process.stop');
+    await runUntil(clock, () => child.log.stops === 1, 'Process.stop');
     // Failures of a stopped child are ignored, whether from the process or stale.
     fail?.(new Error('too late'));
     actor.send({ type: 'CHILD_FAILED', id: 'sub', error: new Error('stale') });
@@ -357,8 +361,8 @@ describe('supervisorMachine', () => {
       }),
     };
     // A long backoff: the restart is still pending when STOP_CHILD arrives.
-    const { actor, events } = startRoot(t, { name: 'root', children: [flaky], backoffInitialMs: 60_000 });
-    await waitUntil(() => ofType(events, 'child.restarting').length === 1, 'the restart to be scheduled');
+    const { actor, events, clock } = startRoot(t, { name: 'root', children: [flaky], backoffInitialMs: 60_000 });
+    await runUntil(clock, () => ofType(events, 'child.restarting').length === 1, 'the restart to be scheduled');
 
     actor.send({ type: 'STOP_CHILD', id: 'flaky' });
     const scheduled = (actor.system.getSnapshot() as { _scheduledEvents: Record<string, unknown> })._scheduledEvents;
@@ -368,20 +372,20 @@ describe('supervisorMachine', () => {
 
   it('SEND_TO_CHILD forwards to a running child and drops events for unknown ids', async (t) => {
     const child = recordingProcess('pub');
-    const { actor, errors } = startRoot(t, { name: 'root', children: [child.spec], ...FAST });
+    const { actor, errors, clock } = startRoot(t, { name: 'root', children: [child.spec], ...FAST });
 
     actor.send({ type: 'SEND_TO_CHILD', id: 'nobody', event: { type: 'PING' } });
     actor.send({ type: 'SEND_TO_CHILD', id: 'pub', event: { type: 'PING', n: 1 } });
-    await waitUntil(() => child.log.received.length === 1, 'the forwarded event');
+    await runUntil(clock, () => child.log.received.length === 1, 'the forwarded event');
     assert.deepEqual(child.log.received, [{ type: 'PING', n: 1 }]);
     assert.deepEqual(errors, []);
   });
 
   it('forgets a child that reaches a final state instead of restarting it', async (t) => {
     const oneShot = setup({}).createMachine({ initial: 'done', states: { done: { type: 'final' } } });
-    const { actor, events } = startRoot(t, { name: 'root', children: [{ id: 'once', logic: oneShot }], ...FAST });
+    const { actor, events, clock } = startRoot(t, { name: 'root', children: [{ id: 'once', logic: oneShot }], ...FAST });
 
-    await waitUntil(() => ofType(events, 'child.done', 'once').length === 1, 'child.done');
+    await runUntil(clock, () => ofType(events, 'child.done', 'once').length === 1, 'child.done');
     assert.deepEqual(childrenOf(actor), {});
     assert.equal(ofType(events, 'child.restarting').length, 0);
   });
@@ -396,6 +400,7 @@ describe('supervisorMachine', () => {
       }),
     };
     const errors: unknown[] = [];
+    const clock = simulatedTime(t);
     const actor = createActor(supervisorMachine, {
       input: {
         name: 'root',
@@ -405,12 +410,13 @@ describe('supervisorMachine', () => {
           throw new Error('observer broken');
         },
       },
+      clock,
     });
     actor.subscribe({ error: (err) => errors.push(err) });
     actor.start();
     t.after(() => actor.stop());
 
-    await waitUntil(() => attempts === 2, 'the restart');
+    await runUntil(clock, () => attempts === 2, 'the restart');
     assert.deepEqual(errors, []);
   });
 
@@ -440,14 +446,14 @@ describe('processLogic', () => {
         return { stop: () => {}, receive: (e) => void received.push(e) };
       }),
     };
-    const { actor, events } = startRoot(t, { name: 'root', children: [spec], ...FAST });
+    const { actor, events, clock } = startRoot(t, { name: 'root', children: [spec], ...FAST });
 
-    await waitUntil(() => resolveSecond !== undefined, 'the second start');
+    await runUntil(clock, () => resolveSecond !== undefined, 'the second start');
     actor.send({ type: 'SEND_TO_CHILD', id: 'conn', event: { type: 'A' } });
     actor.send({ type: 'SEND_TO_CHILD', id: 'conn', event: { type: 'B' } });
     assert.deepEqual(received, [], 'nothing delivered before start resolved');
     resolveSecond?.();
-    await waitUntil(() => received.length === 2, 'the queued events');
+    await runUntil(clock, () => received.length === 2, 'the queued events');
     assert.deepEqual(received, [{ type: 'A' }, { type: 'B' }]);
     const [failure] = ofType(events, 'child.failed', 'conn');
     assert.equal((failure?.error as Error).message, 'connect refused');
@@ -467,6 +473,7 @@ describe('processLogic', () => {
     });
     // A bare parent that only records, so a failed child stays alive.
     const received: AnyEventObject[] = [];
+    const clock = simulatedTime(t);
     const parent = createActor(
       setup({ types: {} as { events: AnyEventObject }, actors: { child } }).createMachine({
         entry: [spawnChild('child', { id: 'p1' }), spawnChild('child', { id: 'p2' })],
@@ -475,10 +482,11 @@ describe('processLogic', () => {
           '*': { actions: ({ event }) => received.push(event) },
         },
       }),
+      { clock },
     );
     parent.start();
     t.after(() => parent.stop());
-    await waitUntil(() => ctxs.size === 2, 'both processes to start');
+    await runUntil(clock, () => ctxs.size === 2, 'both processes to start');
 
     ctxs.get('p1')?.fail(new Error('first'));
     ctxs.get('p1')?.fail(new Error('second'));
@@ -504,11 +512,11 @@ describe('processLogic', () => {
         { onStopError: (err) => stopErrors.push(err) },
       ),
     });
-    const { actor, errors } = startRoot(t, { name: 'root', children: [failingStop('throw'), failingStop('reject')] });
+    const { actor, errors, clock } = startRoot(t, { name: 'root', children: [failingStop('throw'), failingStop('reject')] });
 
     actor.send({ type: 'STOP_CHILD', id: 'throw' });
     actor.send({ type: 'STOP_CHILD', id: 'reject' });
-    await waitUntil(() => stopErrors.length === 2, 'both stop errors');
+    await runUntil(clock, () => stopErrors.length === 2, 'both stop errors');
     assert.deepEqual(
       stopErrors.map((e) => (e as Error).message),
       ['close threw', 'close rejected'],
@@ -526,11 +534,11 @@ describe('processLogic', () => {
         return { stop: () => void stops++ };
       }),
     };
-    const { actor } = startRoot(t, { name: 'root', children: [spec], ...FAST });
-    await waitUntil(() => resolveStart !== undefined, 'start to be called');
+    const { actor, clock } = startRoot(t, { name: 'root', children: [spec], ...FAST });
+    await runUntil(clock, () => resolveStart !== undefined, 'start to be called');
 
     actor.send({ type: 'STOP_CHILD', id: 'slow' });
     resolveStart?.();
-    await waitUntil(() => stops === 1, 'the late process to be stopped');
+    await runUntil(clock, () => stops === 1, 'the late process to be stopped');
   });
 });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createActor } from 'xstate';
 import { processLogic, supervisorMachine } from '@steward/core';
+import { waitFor } from '../../../test/helpers/waitFor.js';
 import { inspectTokenFile, resolveInspectToken } from '../src/inspector/inspectorProcess.js';
 import { InspectorServer } from '../src/inspector/inspectorServer.js';
 import { LiveModel } from '../src/inspector/liveModel.js';
@@ -141,11 +142,24 @@ describe('InspectorServer', () => {
   it('streams the view as server-sent events when the model changes', async () => {
     const received = await new Promise<string[]>((resolve, reject) => {
       const chunks: string[] = [];
+      let changed = false;
       const req = request({ host: '127.0.0.1', port, path: '/api/stream' }, (res) => {
         assert.match(String(res.headers['content-type']), /^text\/event-stream/);
         res.on('data', (c: Buffer) => {
           chunks.push(c.toString());
           const all = chunks.join('');
+          // The model changes only once the first view is in: the second view is then surely a push.
+          if (!changed && all.includes('event: view')) {
+            changed = true;
+            events.emit('delivery', {
+              id: 'm1',
+              subject: 'ship1.EventACK.TextLogging',
+              message: { id: 'm1', toNode: 'ship1', fromNode: 'lab', method: 'TextLogging' } as never,
+              state: 'sending',
+              attempts: 1,
+              time: Date.now(),
+            });
+          }
           if (all.includes('"delivery":1')) {
             req.destroy();
             resolve(all.split('\n\n').filter((e) => e.startsWith('event: view')));
@@ -154,16 +168,6 @@ describe('InspectorServer', () => {
       });
       req.on('error', (e) => (e.message.includes('aborted') ? undefined : reject(e)));
       req.end();
-      setTimeout(() => {
-        events.emit('delivery', {
-          id: 'm1',
-          subject: 'ship1.EventACK.TextLogging',
-          message: { id: 'm1', toNode: 'ship1', fromNode: 'lab', method: 'TextLogging' } as never,
-          state: 'sending',
-          attempts: 1,
-          time: Date.now(),
-        });
-      }, 150);
     });
     assert.ok(received.length >= 2, 'the first view at once, another after the change');
     const last = JSON.parse(received.at(-1)!.replace(/^event: view\ndata: /, '')) as { inflight: { delivery: number } };
@@ -206,14 +210,16 @@ describe('InspectorServer', () => {
       assert.match(refused.body, /too many event streams open \(3 of at most 3\)/);
       // A page that closes frees its place.
       streams[0]!.req.destroy();
-      const again = await (async () => {
-        for (let i = 0; i < 100; i++) {
+      // The server notices the close asynchronously: ask again until the place is free.
+      const again = await waitFor(
+        async () => {
           const x = await open();
           if (x.res.statusCode === 200) return x;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-        return undefined;
-      })();
+          x.req.destroy();
+          return undefined;
+        },
+        { timeoutMs: 10_000, intervalMs: 20, message: 'a stream place freed by the closed page' },
+      );
       assert.equal(again?.res.statusCode, 200);
       for (const x of [...streams, again!]) x.req.destroy();
     } finally {

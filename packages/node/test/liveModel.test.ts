@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { waitFor } from '../../../test/helpers/waitFor.js';
 import { createActor } from 'xstate';
 import { processLogic, supervisorMachine, type AckReply, type WireMessage } from '@steward/core';
 import { LiveModel } from '../src/inspector/liveModel.js';
@@ -173,7 +174,8 @@ describe('buildView', () => {
       },
     });
     root.start();
-    await new Promise((r) => setTimeout(r, 20));
+    // The tree is built step by step (each supervisor spawns its children when it starts).
+    await waitFor(() => listProcesses(root).length === 3, { timeoutMs: 10_000, intervalMs: 5, message: 'the three processes to start' });
     for (let i = 0; i < 12; i++) delivery(events, `m${i}`, i % 2 ? 'retryWait' : 'awaitingAck', i);
 
     const view = buildView({ node: 'central', version: '1', startedAt: 0, brokerConnected: true, root, live, perProcess: 5 });
@@ -232,7 +234,7 @@ describe('buildView', () => {
       },
     });
     root.start();
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => listProcesses(root).length === 300, { timeoutMs: 10_000, intervalMs: 5, message: 'the 300 publishers to start' });
     events.emit('delivery', {
       id: 'x',
       subject: 'n299.EventACK.TextLogging',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { waitFor } from '../../../test/helpers/waitFor.js';
 import { runInPty } from '../src/methods/ptyRunner.js';
 
 function running(tag: string): number {
@@ -34,7 +35,11 @@ describe('runInPty', () => {
     });
     assert.equal(r.timedOut, true);
     assert.match(r.output, /started/);
-    await new Promise((res) => setTimeout(res, 300));
-    assert.equal(running(tag), 0, 'no process of the tree is left');
+    // Killed processes leave /proc once reaped: wait for that, not for a fixed time.
+    await waitFor(() => running(tag) === 0, {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+      message: () => `${running(tag)} process(es) of the tree are left`,
+    });
   });
 });
