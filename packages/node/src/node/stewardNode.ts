@@ -49,7 +49,8 @@ import { publisherGroupIds, publisherGroupOf } from '../delivery/publisherGroups
 import { ReadFolderWatcher } from '../inputs/readFolder.js';
 import { NodeServices } from './services.js';
 import { SocketApi } from '../api/socketApi.js';
-import { reserveInterruptedAppends, Subscriber } from '../execution/subscriber.js';
+import { reserveInterruptedAppends } from '../execution/interruptedAppends.js';
+import { Subscriber } from '../execution/subscriber.js';
 import { brokerConnectOptions, describeBrokerAuth, redactSecrets } from '../security/brokerAuth.js';
 import {
   localBrokerConfig,

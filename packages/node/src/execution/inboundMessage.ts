@@ -1,0 +1,82 @@
+/**
+ * A message as it arrives on a subscriber's subject: parsed from untrusted
+ * bytes into a typed value (once, at the edge), checked against the subject
+ * it came on, then verified (signature, trust, expiry, ACL, and for a reply
+ * the request it answers) before anything is deduplicated or journaled.
+ */
+import type { Msg } from '@nats-io/transport-node';
+import { parseWireMessage, ValidationError, type MessageKind, type WireMessage } from '@steward/core';
+import type { NodeConfig } from '../node/config.js';
+import type { NodeServices } from '../node/services.js';
+import type { NodeSecurity, Refusal } from '../security/nodeSecurity.js';
+import { replyVerdict } from '../security/replyGuard.js';
+
+/** Largest payload accepted on a subject, in bytes. */
+export const maxPayloadBytes = 8 * 1024 * 1024;
+
+/** A parsed message, or why it is not one (with its id when it had a usable one, so the sender can match the refusal). */
+export type Inbound = { ok: true; m: WireMessage; raw: Record<string, unknown> } | { ok: false; rawId: string; text: string };
+
+/** Parses `msg`, which arrived on a subject of kind `kind` and method `method` of node `config.node`. */
+export function parseInbound(msg: Msg, kind: MessageKind, method: string, config: NodeConfig): Inbound {
+  let rawId = '';
+  let rawObj: Record<string, unknown> = {};
+  try {
+    const limit = config.maxPayloadBytes ?? maxPayloadBytes;
+    if (msg.data.length > limit) throw new ValidationError([{ field: '(payload)', reason: `larger than ${limit} bytes` }]);
+    const raw = JSON.parse(new TextDecoder().decode(msg.data)) as unknown;
+    if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) rawObj = raw as Record<string, unknown>;
+    // Keep the id, if there is one, so the sender can match the refusal to its message.
+    const maybeId = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+    if (typeof maybeId === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(maybeId)) rawId = maybeId;
+    const m = parseWireMessage(raw);
+    const problems = [];
+    if (m.toNode !== config.node) problems.push({ field: 'toNode', reason: `is "${m.toNode}" but arrived at node "${config.node}"` });
+    if (m.method !== method) problems.push({ field: 'method', reason: `is "${m.method}" but arrived on subject ${msg.subject}` });
+    if (m.commandOrEvent !== kind)
+      problems.push({ field: 'commandOrEvent', reason: `is "${m.commandOrEvent}" but arrived on subject ${msg.subject}` });
+    if (problems.length) throw new ValidationError(problems);
+    return { ok: true, m, raw: rawObj };
+  } catch (err) {
+    const text = err instanceof SyntaxError ? `not JSON: ${err.message}` : (err as Error).message;
+    return { ok: false, rawId, text };
+  }
+}
+
+/** What the checks decided about a parsed message. */
+export interface Verified {
+  /** The message to run: a reply runs on its request's authority (see replyGuard.ts). */
+  m: WireMessage;
+  /** For a reply: the id of this node's request it answers. */
+  answers?: string;
+  /** Why it is refused, if it is. */
+  refusal?: Refusal;
+}
+
+/**
+ * Checks a parsed message: a reply is taken only as the answer to a request
+ * of ours, and runs as that request says (see replyGuard.ts); then the
+ * signature, trust, expiry and ACL checks of `security` (absent = none).
+ * `claimOf` says which reply a request is taking right now, not journaled yet.
+ */
+export function verifyInbound(
+  s: NodeServices,
+  security: NodeSecurity | undefined,
+  parsed: { m: WireMessage; raw: Record<string, unknown> },
+  claimOf: (requestId: string) => string | undefined,
+): Verified {
+  let m = parsed.m;
+  const verdict = replyVerdict(s.journal, m, claimOf);
+  // Verified before dedup and before anything is journaled: a refused message leaves no trace but the report.
+  let refusal: Refusal | undefined = security?.check(parsed.raw, m, verdict.kind === 'reply');
+  if (!refusal && verdict.kind === 'refused') {
+    refusal = { code: 'unsolicited', reason: verdict.reason };
+    security?.countRefusal(refusal.code);
+  }
+  let answers: string | undefined;
+  if (verdict.kind === 'reply') {
+    m = verdict.message;
+    answers = verdict.request.id;
+  }
+  return { m, ...(answers !== undefined ? { answers } : {}), ...(refusal ? { refusal } : {}) };
+}
