@@ -15,8 +15,6 @@
  * time, as with stop-and-wait. The window starts at a few messages and
  * grows by one with every ACK, up to `orderedWindow`.
  */
-import { mkdir, appendFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createActor, fromPromise, type ActorRefFrom } from 'xstate';
 import {
   deliveryMachine,
@@ -32,6 +30,7 @@ import {
 } from '@steward/core';
 import type { AckInbox } from '../transport/ackInbox.js';
 import { FailureKind } from '../node/errorKernel.js';
+import { CommandOutputLog } from './commandOutputLog.js';
 import type { NodeSecurity } from '../security/nodeSecurity.js';
 import type { NodeServices } from '../node/services.js';
 
@@ -80,13 +79,14 @@ export class Publisher {
    * to 1 when the receiver stops answering (see closeWindow).
    */
   private cwnd: number;
-  /** Appends of command output to `<subject>.log`, one after another so they keep the message order. */
-  private outputWrites: Promise<void> = Promise.resolve();
+  /** Command output brought back in ACKs, appended to `<toNode>/<subject>.log` in message order. */
+  private readonly outputLog: CommandOutputLog;
   private idleTimer?: NodeJS.Timeout;
   private stopped = false;
 
   constructor(private readonly opts: PublisherOptions) {
     this.s = opts.services;
+    this.outputLog = new CommandOutputLog(this.s.config.dataFolder);
     const parsed = parseSubject(opts.subject);
     this.ordered = methodInfo(parsed?.method ?? '')?.ordered ?? true;
     this.wantsAck = parsed ? kindWantsAck(parsed.kind) : true;
@@ -291,6 +291,7 @@ export class Publisher {
     this.queue = [...withdrawn, ...this.queue].sort((a, b) => a.seq - b.seq);
   }
 
+  /** A delivery ended: records it, reports its outcome, and sends the next message. */
   private async finish(rec: OutboxRecord, out: DeliveryOutput): Promise<void> {
     const s = this.s;
     const { id, message: m, subject } = rec;
@@ -331,50 +332,7 @@ export class Publisher {
       s.audit.appendSoon([
         { ...audit, ...(out.reply ? { status: out.reply.status } : {}), ...(out.lastError ? { error: out.lastError } : {}) },
       ]);
-      const isErrorLog = m.method === 'ErrorLog' || m.method === 'REQErrorLog';
-      if (out.status === 'expired') {
-        s.metrics.expired.inc({ method: m.method });
-        s.errors.report({
-          kind: FailureKind.DeliveryExpired,
-          text: `delivery to ${m.toNode} expired after ${out.attempts} attempt(s): ${out.lastError ?? 'no ACK'}`,
-          messageId: id,
-          subject,
-          peer: m.toNode,
-          localOnly: isErrorLog,
-        });
-      } else {
-        s.metrics.delivered.inc({ method: m.method });
-        s.log.info(`delivered after ${out.attempts} attempt(s)`, { id, subject, status: out.reply?.status });
-        const reply = out.reply;
-        if (reply && kindIsCommand(m.commandOrEvent)) {
-          // Command kinds bring the output back in the ACK: store it beside the other replies.
-          const output = reply.output;
-          if (output) {
-            const dir = join(s.config.dataFolder, m.toNode);
-            const write = this.outputWrites.then(async () => {
-              await mkdir(dir, { recursive: true });
-              await appendFile(join(dir, `${subject}.log`), output);
-            });
-            this.outputWrites = write.catch(() => undefined);
-            await write;
-          }
-          s.log.info(`${m.method} on ${m.toNode} ${reply.status}${reply.exitCode !== undefined ? ` (exit code ${reply.exitCode})` : ''}`, {
-            id,
-            subject,
-            output: reply.output && reply.output.length > 2000 ? reply.output.slice(0, 2000) + '…' : reply.output,
-          });
-        }
-        if (reply && isFailureStatus(reply.status)) {
-          s.errors.report({
-            kind: reply.status === 'rejected' ? FailureKind.Rejected : FailureKind.MethodFailed,
-            text: `${m.method} on ${m.toNode} ${reply.status}: ${reply.error ?? ''}`.trim(),
-            messageId: id,
-            subject,
-            peer: m.toNode,
-            localOnly: isErrorLog,
-          });
-        }
-      }
+      await this.report(rec, out);
     } catch (err) {
       s.errors.report({
         kind: FailureKind.Journal,
@@ -385,6 +343,48 @@ export class Publisher {
       });
     } finally {
       if (!this.stopped) this.pump();
+    }
+  }
+
+  /** Tells the outcome of a recorded delivery: metrics, log, command output, and failures to the error kernel. */
+  private async report(rec: OutboxRecord, out: DeliveryOutput): Promise<void> {
+    const s = this.s;
+    const { id, message: m, subject } = rec;
+    const isErrorLog = m.method === 'ErrorLog' || m.method === 'REQErrorLog';
+    if (out.status === 'expired') {
+      s.metrics.expired.inc({ method: m.method });
+      s.errors.report({
+        kind: FailureKind.DeliveryExpired,
+        text: `delivery to ${m.toNode} expired after ${out.attempts} attempt(s): ${out.lastError ?? 'no ACK'}`,
+        messageId: id,
+        subject,
+        peer: m.toNode,
+        localOnly: isErrorLog,
+      });
+    } else {
+      s.metrics.delivered.inc({ method: m.method });
+      s.log.info(`delivered after ${out.attempts} attempt(s)`, { id, subject, status: out.reply?.status });
+      const reply = out.reply;
+      if (reply && kindIsCommand(m.commandOrEvent)) {
+        // Command kinds bring the output back in the ACK: store it beside the other replies.
+        const output = reply.output;
+        if (output) await this.outputLog.append(m.toNode, subject, output);
+        s.log.info(`${m.method} on ${m.toNode} ${reply.status}${reply.exitCode !== undefined ? ` (exit code ${reply.exitCode})` : ''}`, {
+          id,
+          subject,
+          output: reply.output && reply.output.length > 2000 ? reply.output.slice(0, 2000) + '…' : reply.output,
+        });
+      }
+      if (reply && isFailureStatus(reply.status)) {
+        s.errors.report({
+          kind: reply.status === 'rejected' ? FailureKind.Rejected : FailureKind.MethodFailed,
+          text: `${m.method} on ${m.toNode} ${reply.status}: ${reply.error ?? ''}`.trim(),
+          messageId: id,
+          subject,
+          peer: m.toNode,
+          localOnly: isErrorLog,
+        });
+      }
     }
   }
 }
