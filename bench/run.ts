@@ -1,8 +1,10 @@
 /**
  * `npm run bench [-- --quick] [-- --only a,b] [-- --keep]`: starts its own
- * nats-server, runs each scenario with its plain-NATS baseline in the same
- * run, writes bench/results/latest.json (and quick.json or full.json) and
- * prints the table. Every scenario is bounded in time, and so is the run.
+ * nats-server, runs each scenario with its plain-NATS baseline (and, for
+ * ordered and throughput, its JetStream peer on a `-js` server of their own)
+ * in the same run, writes bench/results/latest.json (and quick.json or
+ * full.json) and prints the tables. Every scenario is bounded in time, and so
+ * is the run.
  */
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -10,8 +12,8 @@ import { join } from 'node:path';
 import { startNatsServer } from '../test/helpers/natsServer.js';
 import { repoRoot, resultsDir } from './lib/paths.js';
 import { hostExecArgv } from './lib/hostClient.js';
-import { gitCommit, machineInfo, markdownTable, notes, writeJson, type BenchResults } from './lib/report.js';
-import { Better, row, type Scenario } from './lib/scenario.js';
+import { gitCommit, machineInfo, markdownTable, notes, peerTable, writeJson, type BenchResults } from './lib/report.js';
+import { Better, resolvePeers, row, type Scenario } from './lib/scenario.js';
 import { throughput } from './scenarios/throughput.js';
 import { ordered } from './scenarios/ordered.js';
 import { latency } from './scenarios/latency.js';
@@ -26,8 +28,8 @@ const scenarios: Scenario[] = [startup, latency, ordered, throughput, fanout, ba
 const budgets: Record<string, [number, number]> = {
   startup: [8_000, 40_000],
   latency: [6_000, 60_000],
-  ordered: [6_000, 60_000],
-  throughput: [10_000, 90_000],
+  ordered: [10_000, 90_000],
+  throughput: [16_000, 130_000],
   fanout: [10_000, 240_000],
   backlog: [10_000, 300_000],
   restart: [12_000, 240_000],
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
     machine: machineInfo(nats.version),
     commit: gitCommit(repoRoot),
     rows: [],
+    peers: [],
     scenarios: {},
   };
   console.error(
@@ -114,6 +117,7 @@ async function main(): Promise<void> {
         });
         const out = await Promise.race([s.run({ quick: args.quick, nats, dir, budgetMs, log }), limit]);
         results.rows.push(...out.rows);
+        results.peers.push(...(out.peers ?? []));
         results.scenarios[s.name] = { ms: Math.round(performance.now() - t0), details: out.details };
       } catch (err) {
         const text = err instanceof Error ? err.message : String(err);
@@ -130,6 +134,8 @@ async function main(): Promise<void> {
     if (!args.keep) rmSync(tmp, { recursive: true, force: true });
     else console.error(`node folders kept in ${tmp}`);
   }
+  // Rows of one scenario may be compared with a JetStream peer another scenario measured.
+  results.rows = resolvePeers(results.rows, results.peers);
   results.machine.loadEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
   results.durationS = Math.round((Date.now() - started) / 100) / 10;
   if (!args.only) {
@@ -142,6 +148,8 @@ async function main(): Promise<void> {
     `${m.cpuModel}, ${m.cores} cores, ${m.memoryGB} GB, ${m.os}, node ${m.node}, nats-server ${m.natsServer}, load ${m.loadStart.join(' ')} → ${(m.loadEnd ?? []).join(' ')}\n`,
   );
   console.log(markdownTable(results.rows));
+  const peers = peerTable(results.peers);
+  if (peers) console.log(`\nJetStream peers (nats-server -js, file storage, measured in this run):\n\n${peers}`);
   const n = notes(results.rows);
   if (n) console.log(`\n${n}`);
   // Host processes, sockets and timers of stopped nodes must not keep the bench alive.

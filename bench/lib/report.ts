@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { dirname } from 'node:path';
-import { Better, type ResultRow } from './scenario.js';
+import { Better, type PeerFigure, type ResultRow } from './scenario.js';
 
 /** The machine a run happened on. */
 export interface MachineInfo {
@@ -30,6 +30,8 @@ export interface BenchResults {
   /** The git commit the runtime was built from, with `+dirty` when the tree had changes. */
   commit: string;
   rows: ResultRow[];
+  /** The JetStream peers measured in this run (issue 15). */
+  peers: PeerFigure[];
   scenarios: Record<string, { ms: number; error?: string; details?: Record<string, unknown> }>;
 }
 
@@ -74,27 +76,43 @@ export function fmt(v: number | null | undefined, unit = ''): string {
   return unit ? `${text} ${unit}` : text;
 }
 
-/** The ratio column: `0.42×`, with ↑/↓ saying which way is better. */
-function ratioText(r: ResultRow): string {
-  if (r.ratio === undefined || r.ratio === null) return '–';
-  return `${r.ratio >= 10 ? r.ratio.toFixed(0) : r.ratio.toFixed(2)}× ${r.better === Better.Higher ? '↑' : '↓'}`;
+/** A ratio column: `0.42×`, with ↑/↓ saying which way is better. */
+function ratioText(ratio: number | undefined | null, better: Better): string {
+  if (ratio === undefined || ratio === null) return '–';
+  return `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(2)}× ${better === Better.Higher ? '↑' : '↓'}`;
 }
 
-/** The result table in Markdown (readable as plain text too). */
+/** A Markdown table with padded columns (readable as plain text too). */
+function table(header: string[], lines: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmtLine = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [fmtLine(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...lines.map(fmtLine)].join('\n');
+}
+
+/** The result table in Markdown: each steward figure, its plain-NATS baseline and its JetStream peer, with ratios. */
 export function markdownTable(rows: ResultRow[]): string {
-  const header = ['scenario', 'figure', 'steward', 'plain NATS baseline', 'ratio', 'target', 'met?'];
+  const header = ['scenario', 'figure', 'steward', 'plain NATS baseline', 'ratio', 'JetStream peer', 'ratio', 'target', 'met?'];
   const lines = rows.map((r) => [
     r.scenario,
     r.figure,
     fmt(r.value, r.unit),
     r.baseline === undefined ? '–' : `${fmt(r.baseline, r.unit)} (${r.baselineLabel ?? ''})`,
-    ratioText(r),
+    ratioText(r.ratio, r.better),
+    r.peer === undefined ? '–' : `${fmt(r.peer, r.unit)} (${r.peerLabel ?? ''})`,
+    ratioText(r.peerRatio, r.better),
     r.target ?? '–',
     r.met === undefined ? '–' : r.met ? 'yes' : '**no**',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmtLine = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [fmtLine(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...lines.map(fmtLine)].join('\n');
+  return table(header, lines);
+}
+
+/** The JetStream peers of the run in Markdown, or '' when none was measured. */
+export function peerTable(peers: PeerFigure[]): string {
+  if (peers.length === 0) return '';
+  return table(
+    ['scenario', 'JetStream figure', 'value', 'note'],
+    peers.map((p) => [p.scenario, p.figure, fmt(p.value, p.unit), p.note ?? '']),
+  );
 }
 
 /** Notes attached to rows, as a list under the table. */

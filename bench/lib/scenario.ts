@@ -1,6 +1,7 @@
 /**
  * What a scenario is given and what it gives back: rows of the result table,
- * each figure with the plain-NATS baseline measured in the same run.
+ * each figure with the plain-NATS baseline and, where there is one, the
+ * JetStream peer measured in the same run.
  */
 import { WaitForTimeoutError } from '../../test/helpers/errors.js';
 import type { NatsServerHandle } from '../../test/helpers/natsServer.js';
@@ -24,6 +25,17 @@ export interface ResultRow {
   baselineLabel?: string;
   /** value / baseline. */
   ratio?: number;
+  /** The JetStream figure measured in the same run, when there is one (see {@link PeerFigure}). */
+  peer?: number;
+  /** What the JetStream peer is, e.g. `JetStream end to end, 1 subject`. */
+  peerLabel?: string;
+  /** value / peer. */
+  peerRatio?: number;
+  /**
+   * The {@link PeerFigure.key} of a peer measured by another scenario of the
+   * run; the runner fills in `peer`, `peerLabel` and `peerRatio` at the end.
+   */
+  peerKey?: string;
   better: Better;
   /** The goal, in words (e.g. `≥ 0.5× baseline`). */
   target?: string;
@@ -44,9 +56,28 @@ export interface BenchContext {
   log: (text: string) => void;
 }
 
+/**
+ * A figure of a JetStream peer (issue 15): listed in its own table and
+ * referred to by rows of other scenarios through `key`.
+ */
+export interface PeerFigure {
+  /** Stable name, e.g. `js.1.endToEnd`. */
+  key: string;
+  scenario: string;
+  /** What is measured, e.g. `end to end msgs/s, 1 subject`. */
+  figure: string;
+  value: number;
+  unit: string;
+  /** The short label rows show next to the figure. */
+  label: string;
+  note?: string;
+}
+
 /** A scenario's outcome. */
 export interface ScenarioResult {
   rows: ResultRow[];
+  /** The JetStream peers it measured. */
+  peers?: PeerFigure[];
   /** Everything else worth keeping in latest.json. */
   details: Record<string, unknown>;
 }
@@ -59,10 +90,32 @@ export interface Scenario {
   run(ctx: BenchContext): Promise<ScenarioResult>;
 }
 
-/** Builds a row, computing the ratio. */
-export function row(r: Omit<ResultRow, 'ratio'>): ResultRow {
-  const ratio = r.baseline !== undefined && r.baseline > 0 && Number.isFinite(r.value) ? r.value / r.baseline : undefined;
-  return ratio === undefined ? r : { ...r, ratio };
+/** value / reference, or undefined when either is missing or not a number. */
+function ratioOf(value: number, reference: number | undefined): number | undefined {
+  return reference !== undefined && reference > 0 && Number.isFinite(value) ? value / reference : undefined;
+}
+
+/** Builds a row, computing the ratios to the baseline and to the JetStream peer. */
+export function row(r: Omit<ResultRow, 'ratio' | 'peerRatio'>): ResultRow {
+  const out: ResultRow = { ...r };
+  const ratio = ratioOf(r.value, r.baseline);
+  if (ratio !== undefined) out.ratio = ratio;
+  const peerRatio = ratioOf(r.value, r.peer);
+  if (peerRatio !== undefined) out.peerRatio = peerRatio;
+  return out;
+}
+
+/**
+ * Fills in the JetStream peer of every row that names one by `peerKey` and
+ * has none yet, from the peers the run measured; rows whose peer was not
+ * measured (e.g. `--only backlog`) stay without.
+ */
+export function resolvePeers(rows: ResultRow[], peers: PeerFigure[]): ResultRow[] {
+  const byKey = new Map(peers.map((p) => [p.key, p]));
+  return rows.map((r) => {
+    const p = r.peerKey === undefined || r.peer !== undefined ? undefined : byKey.get(r.peerKey);
+    return p && Number.isFinite(p.value) ? row({ ...r, peer: p.value, peerLabel: p.label }) : r;
+  });
 }
 
 /** The `p`th percentile (0..100) of `values` (nearest rank). */

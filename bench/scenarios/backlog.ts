@@ -13,6 +13,7 @@
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { HostClient } from '../lib/hostClient.js';
+import { PeerKey } from '../lib/jetstream.js';
 import type { FleetStats } from '../lib/host.js';
 import { payloadOf, requestLoop, ResponderMode } from '../lib/plainNats.js';
 import { Better, mb, row, sleep, type BenchContext, type Scenario, type ScenarioResult } from '../lib/scenario.js';
@@ -116,6 +117,8 @@ export const backlog: Scenario = {
             unit: 'msg/s',
             baseline: plain.perSecond,
             baselineLabel: 'stop-and-wait req/reply',
+            // The stored messages drain as a JetStream consumer drains its stream (ordered scenario's figure).
+            peerKey: PeerKey.OneSubjectConsume,
             better: Better.Higher,
             target: 'all delivered, in order',
             met: complete && r.orderViolations === 0 && s.expired === 0,

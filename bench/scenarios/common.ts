@@ -6,7 +6,8 @@ import type { MessageSpec } from '@steward/core';
 import type { StewardNode } from '@steward/node';
 import { numberedText, type Fleet } from '../lib/fleet.js';
 import type { FleetStats } from '../lib/host.js';
-import { reached } from '../lib/scenario.js';
+import { PUBLISH_WINDOW, type JetStreamRunResult } from '../lib/jetstream.js';
+import { reached, type PeerFigure } from '../lib/scenario.js';
 
 /** Bytes of the wire message `spec` becomes (what travels on NATS). */
 export function wireSize(
@@ -119,4 +120,63 @@ export function joinNotes(...notes: string[]): string | undefined {
 export function noiseNote(before: number, after: number): string {
   const r = Math.max(before, after) / Math.max(1e-9, Math.min(before, after));
   return r > 1.5 ? `noisy box: baseline ${Math.round(before)} before, ${Math.round(after)} after (mean used)` : '';
+}
+
+/**
+ * The publish, consume+ack and end-to-end figures of JetStream runs (keys
+ * `<key>.publish`, `<key>.consume`, `<key>.endToEnd`), each the mean of the
+ * runs (before and after steward), noted when they differ by more than 1.5×,
+ * when a message came out of order or when one was left unacked.
+ */
+export function jetStreamPeers(scenario: string, key: string, subjects: string, runs: JetStreamRunResult[]): PeerFigure[] {
+  const mean = (f: (r: JetStreamRunResult) => number) => runs.reduce((sum, r) => sum + f(r), 0) / runs.length;
+  const noise = (f: (r: JetStreamRunResult) => number) => (runs.length === 2 ? noiseNote(f(runs[0]!), f(runs[1]!)) : '');
+  const violations = runs.reduce((sum, r) => sum + r.orderViolations, 0);
+  const redelivered = runs.reduce((sum, r) => sum + r.redelivered, 0);
+  const check = [
+    violations ? `${violations} out of order` : '',
+    redelivered ? `${redelivered} redelivered` : '',
+    runs.every((r) => r.allAcked) ? '' : 'some messages left unacked',
+  ];
+  const first = runs[0]!;
+  const consumers = first.consumers === 1 ? '1 consumer' : `${first.consumers} consumers`;
+  return [
+    {
+      key: `${key}.publish`,
+      scenario,
+      figure: `acked publish msgs/s, ${subjects}, ${PUBLISH_WINDOW} in flight`,
+      value: mean((r) => r.publishPerSecond),
+      unit: 'msg/s',
+      label: `JetStream acked publish, ${subjects}`,
+      note: joinNotes(
+        `${first.messages.toLocaleString('en-US')} msgs`,
+        noise((r) => r.publishPerSecond),
+      ),
+    },
+    {
+      key: `${key}.consume`,
+      scenario,
+      figure: `pull consume + explicit ack msgs/s, ${subjects}`,
+      value: mean((r) => r.consumePerSecond),
+      unit: 'msg/s',
+      label: `JetStream consume+ack, ${subjects}`,
+      note: joinNotes(
+        consumers,
+        ...check,
+        noise((r) => r.consumePerSecond),
+      ),
+    },
+    {
+      key: `${key}.endToEnd`,
+      scenario,
+      figure: `end to end msgs/s, ${subjects} (publish start → last ack)`,
+      value: mean((r) => r.endToEndPerSecond),
+      unit: 'msg/s',
+      label: 'JetStream end to end',
+      note: joinNotes(
+        ...check,
+        noise((r) => r.endToEndPerSecond),
+      ),
+    },
+  ];
 }

@@ -120,7 +120,8 @@ export const fanout: Scenario = {
           const spawnMs = median(plainSpawn.map((x) => x.ms));
           const echoPlainMs = median(plainEcho.map((x) => x.ms));
           const incomplete = [...cmdRuns, ...echoRuns].filter((x) => !x.ok).length;
-          const target = n === 1000 ? '≤ 2000 ms' : undefined;
+          // Issue 15's targets, at 1000 nodes: what the runtime adds to plain NATS, whatever the box.
+          const targeted = n === 1000;
           rows.push(
             row({
               scenario: 'fanout',
@@ -130,7 +131,7 @@ export const fanout: Scenario = {
               baseline: spawnMs,
               baselineLabel: `req/reply + spawn, ${n} at once`,
               better: Better.Lower,
-              ...(target ? { target, met: cmdMs <= 2000 } : {}),
+              ...(targeted ? { target: '≤ 1.3× baseline', met: cmdMs <= 1.3 * spawnMs } : {}),
               ...(incomplete ? { note: `${incomplete} run(s) did not get every reply within the time bound` } : {}),
             }),
             row({
@@ -141,7 +142,7 @@ export const fanout: Scenario = {
               baseline: echoPlainMs,
               baselineLabel: `req/reply, ${n} at once`,
               better: Better.Lower,
-              ...(target ? { target, met: echoMs <= 2000 } : {}),
+              ...(targeted ? { target: '≤ 5× baseline', met: echoMs <= 5 * echoPlainMs } : {}),
             }),
           );
           details[`n${n}`] = {

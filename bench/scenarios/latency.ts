@@ -96,8 +96,8 @@ export const latency: Scenario = {
             baseline: base50,
             baselineLabel: 'req/reply + spawn true, p50',
             better: Better.Lower,
-            target: '≤ 2× baseline',
-            met: p50 <= 2 * base50,
+            target: '≤ 1.5× baseline',
+            met: p50 <= 1.5 * base50,
           }),
           row({
             scenario: 'latency',

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { numberedText } from '../lib/fleet.js';
 import { HostClient } from '../lib/hostClient.js';
+import { PeerKey } from '../lib/jetstream.js';
 import type { FleetStats } from '../lib/host.js';
 import { payloadOf, requestLoop, ResponderMode } from '../lib/plainNats.js';
 import { plainClient, stewardStartArgs, TimedProcess } from '../lib/processRun.js';
@@ -182,6 +183,8 @@ export const restart: Scenario = {
             unit: 'msg/s',
             baseline: plain.perSecond,
             baselineLabel: 'req/reply, 100 in flight',
+            // Queued messages draining, as JetStream's consumers drain their streams (throughput scenario's figure).
+            peerKey: PeerKey.HundredSubjectsConsume,
             better: Better.Higher,
           }),
         ],

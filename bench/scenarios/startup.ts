@@ -67,6 +67,8 @@ export const startup: Scenario = {
           baseline: plainMs,
           baselineLabel: 'node + nats.js connect',
           better: Better.Lower,
+          target: '≤ 2× baseline',
+          met: readyMs <= 2 * plainMs,
         }),
         row({
           scenario: 'startup',
@@ -76,6 +78,8 @@ export const startup: Scenario = {
           baseline: plainMs,
           baselineLabel: 'node + nats.js connect',
           better: Better.Lower,
+          target: '≤ 2× baseline',
+          met: warmMs <= 2 * plainMs,
         }),
         row({
           scenario: 'startup',
@@ -85,6 +89,8 @@ export const startup: Scenario = {
           baseline: mb(plainRss),
           baselineLabel: 'node + nats.js, idle',
           better: Better.Lower,
+          target: '≤ 70 MB',
+          met: mb(rss) <= 70,
         }),
       ],
       details: { cold, warm, plain, idleMs },
