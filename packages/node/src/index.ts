@@ -32,7 +32,7 @@ export {
   type RequestProblem,
 } from './api/socketProtocol.js';
 export { parseReplyText } from './api/sendResult.js';
-export { defaultStaleAfter } from './api/socketApi.js';
+export { defaultStaleAfter } from './api/queries.js';
 export { chooseSocketPath, privateDirProblem, maxSocketPathBytes, SocketPathError, type SocketPlacement } from './api/socketPath.js';
 export { brokerConnectOptions, describeBrokerAuth, redactSecrets, type BrokerAuthConfig } from './security/brokerAuth.js';
 export { ConfigFileError, KeySetError } from './security/errors.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { WireMessage } from '@steward/core';
 import { parseReplyText, sentResult } from '../src/api/sendResult.js';
-import { withRunTimeAckTimeout } from '../src/api/socketApi.js';
+import { withRunTimeAckTimeout } from '../src/api/sendSession.js';
 import { chooseSocketPath, privateDirProblem } from '../src/api/socketPath.js';
 import {
   ErrorCode,

@@ -501,3 +501,8 @@ function describe(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${v}`;
   return typeof v;
 }
+
+/** The `reqId` field of a response to a request that had `reqId` (none otherwise). */
+export function withReqId(reqId: ReqId | undefined): { reqId?: ReqId } {
+  return reqId === undefined ? {} : { reqId };
+}
