@@ -116,10 +116,10 @@ export function joinNotes(...notes: string[]): string | undefined {
   return notes.filter(Boolean).join('; ') || undefined;
 }
 
-/** A note when the baseline measured before and after differ by more than 1.5×: the box was noisy. */
-export function noiseNote(before: number, after: number): string {
+/** A note when the baseline (or `what`) measured before and after differ by more than 1.5×: the box was noisy. */
+export function noiseNote(before: number, after: number, what = 'baseline'): string {
   const r = Math.max(before, after) / Math.max(1e-9, Math.min(before, after));
-  return r > 1.5 ? `noisy box: baseline ${Math.round(before)} before, ${Math.round(after)} after (mean used)` : '';
+  return r > 1.5 ? `noisy box: ${what} ${Math.round(before)} before, ${Math.round(after)} after (mean used)` : '';
 }
 
 /**
@@ -130,7 +130,7 @@ export function noiseNote(before: number, after: number): string {
  */
 export function jetStreamPeers(scenario: string, key: string, subjects: string, runs: JetStreamRunResult[]): PeerFigure[] {
   const mean = (f: (r: JetStreamRunResult) => number) => runs.reduce((sum, r) => sum + f(r), 0) / runs.length;
-  const noise = (f: (r: JetStreamRunResult) => number) => (runs.length === 2 ? noiseNote(f(runs[0]!), f(runs[1]!)) : '');
+  const noise = (f: (r: JetStreamRunResult) => number) => (runs.length === 2 ? noiseNote(f(runs[0]!), f(runs[1]!), 'JetStream') : '');
   const violations = runs.reduce((sum, r) => sum + r.orderViolations, 0);
   const redelivered = runs.reduce((sum, r) => sum + r.redelivered, 0);
   const check = [

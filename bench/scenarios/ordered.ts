@@ -33,7 +33,7 @@ function orderedPeers(runs: JetStreamRunResult[], saw: StopAndWaitResult[]): Pee
       label: 'JetStream stop-and-wait publish',
       note: joinNotes(
         `${saw[0]!.messages.toLocaleString('en-US')} msgs`,
-        saw.length === 2 ? noiseNote(saw[0]!.perSecond, saw[1]!.perSecond) : '',
+        saw.length === 2 ? noiseNote(saw[0]!.perSecond, saw[1]!.perSecond, 'JetStream') : '',
       ),
     },
   ];
