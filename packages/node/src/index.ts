@@ -6,7 +6,7 @@ export * from './client.js';
 export { StewardNode, EXIT_ESCALATED, type StewardNodeOptions } from './node/stewardNode.js';
 export { createLogger, type Logger, type LoggerOptions } from './observability/logger.js';
 export { BrokerNotInstalledError, BrokerExitedError } from './errors.js';
-export { findExecutable, isListening, toServerUrl, defaultBrokerHostPort } from './transport/broker.js';
+export { findExecutable, isListening, toServerUrl, defaultBrokerHostPort } from './transport/brokerAddress.js';
 export { FailureKind, type Failure } from './node/errorKernel.js';
 export { inmsgFileName, rejectedFileName } from './inputs/inmsgFile.js';
 export { runCommand, killProcessTree, type RunCommandOptions, type CommandResult } from './execution/commandRunner.js';

@@ -14,7 +14,7 @@ import {
   type WireMessage,
 } from '@steward/core';
 import type { AuditLog } from '../observability/audit.js';
-import type { BrokerConnection } from '../transport/broker.js';
+import type { BrokerConnection } from '../transport/brokerConnection.js';
 import type { NodeConfig } from './config.js';
 import type { ErrorKernel } from './errorKernel.js';
 import { KeyedLock } from '../execution/keyedLock.js';
