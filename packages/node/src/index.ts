@@ -9,7 +9,8 @@ export { BrokerNotInstalledError, BrokerExitedError } from './errors.js';
 export { findExecutable, isListening, toServerUrl, defaultBrokerHostPort } from './transport/brokerAddress.js';
 export { FailureKind, type Failure } from './node/errorKernel.js';
 export { inmsgFileName, rejectedFileName } from './inputs/inmsgFile.js';
-export { runCommand, killProcessTree, type RunCommandOptions, type CommandResult } from './execution/commandRunner.js';
+export { runCommand, type RunCommandOptions, type CommandResult } from './execution/commandRunner.js';
+export { killProcessTree } from './execution/processTree.js';
 export { NodeEvents, type NodeEventMap, type DeliveryEvent, type ExecutionEvent } from './node/nodeEvents.js';
 export type { NodeServices, SpecSubmission } from './node/services.js';
 export {

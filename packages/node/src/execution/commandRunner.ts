@@ -10,10 +10,11 @@
  * Linux only: the tree walk reads `/proc/<pid>/stat`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { withOperatorUmask } from '../security/fileModes.js';
+import { collect, OutputCollector } from './outputCollector.js';
+import { killTree, raceWithTimer, type Exit, type RootProcess } from './processTree.js';
 
 /** Options of {@link runCommand}. */
 export interface RunCommandOptions {
@@ -120,13 +121,6 @@ const DEFAULT_KILL_GRACE_MS = 2000;
  * itself is done; waiting for it would hang the caller for its whole life.
  */
 const PIPE_CLOSE_GRACE_MS = 2000;
-/**
- * How long to wait for the main process to be reaped after SIGKILL. SIGKILL
- * cannot be ignored, but a process stuck in uninterruptible sleep (a hung NFS
- * mount) dies only when the kernel call returns; we do not wait for that.
- */
-const REAP_AFTER_KILL_MS = 5000;
-const KILL_POLL_MS = 50;
 /** Largest delay `setTimeout` honours; larger values fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -223,181 +217,6 @@ export async function runCommand(opts: RunCommandOptions): Promise<CommandResult
   };
 }
 
-/**
- * Sends `signal` to the process group `pid` and to every descendant of `pid`
- * (found through `/proc` parent links) that left the group, e.g. with
- * `setsid`. The tree is listed before anything is signalled, because a killed
- * parent's children are re-parented and can no longer be found from `pid`.
- * Members of the group that are not descendants (orphans re-parented after
- * their parent died) are included too.
- *
- * Returns the pids that were signalled. Processes that exited meanwhile
- * (ESRCH), zombies, and processes this user may not signal (EPERM) are left
- * out; signalling continues past them.
- *
- * @throws RangeError when `pid` is not an integer above 1 or is this process,
- * since `kill(-1)` and `kill(0)` would reach far more than one tree.
- */
-export function killProcessTree(pid: number, signal: NodeJS.Signals): number[] {
-  assertKillablePid(pid);
-  return signalTree(pid, signal, true).map((p) => p.pid);
-}
-
-/** One line of `/proc/<pid>/stat`, the fields used here. */
-interface ProcInfo {
-  pid: number;
-  ppid: number;
-  pgrp: number;
-  /** One-letter state: R, S, D, Z (zombie), X (dead), ... */
-  state: string;
-  /** Start time in clock ticks since boot; with the pid it names one process even if the pid is reused. */
-  startTime: string;
-}
-
-/** Reads `/proc/<pid>/stat`; `undefined` if the process is gone. */
-function readProcInfo(pid: number): ProcInfo | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name is in parentheses and may itself contain spaces and
-  // parentheses, so the fixed fields start after the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const [state, ppid, pgrp] = fields;
-  const startTime = fields[19];
-  if (state === undefined || ppid === undefined || pgrp === undefined || startTime === undefined) {
-    return undefined;
-  }
-  return { pid, ppid: Number(ppid), pgrp: Number(pgrp), state, startTime };
-}
-
-/**
- * Every live process of the tree rooted at `pid` (`pid` included), every
- * member of process group `pid`, and their descendants; `undefined` if
- * `/proc` cannot be read.
- */
-function listProcessTree(pid: number): ProcInfo[] | undefined {
-  let names: string[];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return undefined;
-  }
-  const children = new Map<number, ProcInfo[]>();
-  const tree = new Map<number, ProcInfo>();
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    const info = readProcInfo(Number(name));
-    if (info === undefined) continue;
-    const siblings = children.get(info.ppid);
-    if (siblings === undefined) children.set(info.ppid, [info]);
-    else siblings.push(info);
-    if (info.pid === pid || info.pgrp === pid) tree.set(info.pid, info);
-  }
-  // Parent links form a forest, so this walk ends.
-  const queue = [...tree.values()];
-  for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
-    for (const child of children.get(next.pid) ?? []) {
-      if (tree.has(child.pid)) continue;
-      tree.set(child.pid, child);
-      queue.push(child);
-    }
-  }
-  return [...tree.values()].filter(isAlive);
-}
-
-function assertKillablePid(pid: number): void {
-  if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) {
-    throw new RangeError(`pid must be an integer above 1 and not this process, got ${pid}`);
-  }
-}
-
-function isAlive(info: ProcInfo): boolean {
-  return info.state !== 'Z' && info.state !== 'X';
-}
-
-/** The process `info` describes is still running: not dead, not a zombie, its pid not reused. */
-function stillRunning(info: ProcInfo): boolean {
-  const now = readProcInfo(info.pid);
-  return now !== undefined && now.startTime === info.startTime && isAlive(now);
-}
-
-/** Returns true if the signal was delivered, false if the target is gone or not ours. */
-function sendSignal(target: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(target, signal);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ESRCH' || code === 'EPERM') return false;
-    throw err;
-  }
-}
-
-/**
- * Signals the tree of `pid` (when `byPid`) and every process of `known` that
- * is still running. Returns the processes signalled.
- */
-function signalTree(pid: number, signal: NodeJS.Signals, byPid: boolean, known: ProcInfo[] = []): ProcInfo[] {
-  const listing = byPid ? listProcessTree(pid) : [];
-  const tree = listing ?? [];
-  const listed = new Set(tree.map((p) => p.pid));
-  for (const p of known) {
-    if (!listed.has(p.pid) && stillRunning(p)) tree.push(p);
-  }
-  // One signal to the group reaches all its members at once, including any
-  // forked after the listing. The rest get their own signal; group members do
-  // not get a second one (many programs take a second SIGTERM as "force").
-  const groupSignalled = byPid && sendSignal(-pid, signal);
-  const signalled: ProcInfo[] = [];
-  for (const p of tree) {
-    if ((p.pgrp === pid && groupSignalled) || sendSignal(p.pid, signal)) signalled.push(p);
-  }
-  if (listing === undefined && !groupSignalled && sendSignal(pid, signal)) {
-    // Without /proc the pid itself is all we know of.
-    signalled.push({ pid, ppid: 0, pgrp: 0, state: 'R', startTime: '' });
-  }
-  return signalled;
-}
-
-type Exit = { code: number | null; signal: string | null };
-
-/** The main process of a command, as far as killing its tree is concerned. */
-interface RootProcess {
-  pid: number;
-  /** Resolves when Node has reaped the process. */
-  exited: Promise<Exit>;
-  /** Set when `exited` resolved; from then on the pid may be reused by an unrelated process. */
-  exit: Exit | undefined;
-}
-
-/**
- * SIGTERM to the tree, wait until it is gone or `graceMs` passed, SIGKILL to
- * whatever is left, then wait (bounded) for the main process to be reaped.
- * Resolves with the exit of the main process, or `undefined` if it was not seen.
- */
-async function killTree(root: RootProcess, graceMs: number): Promise<Exit | undefined> {
-  // Called before the reap, or at most PIPE_CLOSE_GRACE_MS after it: far too
-  // soon for the kernel to hand the pid out again, so it still names our group.
-  const terminated = signalTree(root.pid, 'SIGTERM', true);
-  const deadline = performance.now() + graceMs;
-  while (performance.now() < deadline) {
-    if (terminated.every((p) => !stillRunning(p))) break;
-    await delay(Math.min(KILL_POLL_MS, Math.max(0, deadline - performance.now())));
-  }
-  // Re-list, so processes forked during the grace are found too. The grace can
-  // be long, though: once the main process is reaped, its pid names our group
-  // only while a member we saw is still in it (Linux does not reuse the pid
-  // of a live group). Otherwise only the processes already seen are killed,
-  // found by identity since their parents may have died and left them orphans.
-  const pidIsOurs = root.exit === undefined || terminated.some((p) => stillRunning(p) && readProcInfo(p.pid)?.pgrp === root.pid);
-  signalTree(root.pid, 'SIGKILL', pidIsOurs, terminated);
-  if (root.exit !== undefined) return root.exit;
-  return raceWithTimer([root.exited], REAP_AFTER_KILL_MS);
-}
-
 type StopReason = 'abort' | 'timeout';
 
 function isStopReason(value: unknown): value is StopReason {
@@ -426,23 +245,6 @@ function stopRequest(
       clearTimeout(timer);
     },
   };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** The first of `promises` to settle, or `undefined` after `ms`; the timer is cleared either way. */
-async function raceWithTimer<T>(promises: Promise<T>[], ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([...promises, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 interface Settings {
@@ -579,74 +381,4 @@ async function exists(path: string, cwd: string | undefined): Promise<boolean> {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Reads `stream` into `output`; resolves when the stream closed. Never rejects. */
-function collect(stream: Readable, name: 'stdout' | 'stderr', output: OutputCollector): Promise<void> {
-  // Decoding in the stream keeps a multi-byte character split across two
-  // chunks intact.
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => output.push(chunk, name));
-  // A read error ends the stream like EOF; the output so far is kept.
-  stream.on('error', () => undefined);
-  return new Promise((resolve) => stream.once('close', resolve));
-}
-
-/** Output of one command, capped at `maxBytes` (UTF-8) across both streams. */
-class OutputCollector {
-  output = '';
-  stdout = '';
-  stderr = '';
-  truncated = false;
-  private bytes = 0;
-  private listener: RunCommandOptions['onOutput'];
-
-  constructor(
-    private readonly maxBytes: number,
-    onOutput: RunCommandOptions['onOutput'],
-  ) {
-    this.listener = onOutput;
-  }
-
-  push(chunk: string, stream: 'stdout' | 'stderr'): void {
-    // Past the cap the rest is read and dropped: not reading would fill the
-    // pipe and block the command, which must keep running.
-    if (this.truncated) return;
-    const size = Buffer.byteLength(chunk);
-    if (this.bytes + size <= this.maxBytes) {
-      this.bytes += size;
-      this.append(chunk, stream);
-      return;
-    }
-    const bytes = Buffer.from(chunk, 'utf8');
-    let cut = this.maxBytes - this.bytes;
-    // Back up to a character boundary (UTF-8 continuation bytes are 10xxxxxx).
-    while (cut > 0 && ((bytes[cut] ?? 0) & 0xc0) === 0x80) cut--;
-    this.truncated = true;
-    this.bytes += cut;
-    const kept = bytes.subarray(0, cut).toString('utf8');
-    const last = kept === '' ? this.output.at(-1) : kept.at(-1);
-    const needsNewline = last !== undefined && last !== '\n';
-    const marker = `${needsNewline ? '\n' : ''}[steward: output truncated at ${this.maxBytes} bytes]\n`;
-    this.append(kept + marker, stream);
-  }
-
-  private append(text: string, stream: 'stdout' | 'stderr'): void {
-    if (text === '') return;
-    this.output += text;
-    if (stream === 'stdout') this.stdout += text;
-    else this.stderr += text;
-    if (this.listener === undefined) return;
-    try {
-      this.listener(text, stream);
-    } catch (err) {
-      // A faulty listener must not crash the node or lose the result; report
-      // it once, loudly, and stop calling it.
-      this.listener = undefined;
-      process.emitWarning(`onOutput threw, output is no longer passed to it: ${errorMessage(err)}`, {
-        type: 'CommandRunnerWarning',
-        detail: err instanceof Error ? err.stack : undefined,
-      });
-    }
-  }
 }

@@ -5,7 +5,8 @@
  * timeout the whole process tree is killed, as for {@link runCommand}: the
  * pty child leads its own session and process group.
  */
-import { killProcessTree, type CommandResult } from '../execution/commandRunner.js';
+import type { CommandResult } from '../execution/commandRunner.js';
+import { killProcessTree } from '../execution/processTree.js';
 import { withOperatorUmask } from '../security/fileModes.js';
 
 /** Options of {@link runInPty}. */
