@@ -9,7 +9,7 @@ import { createActor } from 'xstate';
 import { processLogic, supervisorMachine, type AckReply, type WireMessage } from '@steward/core';
 import { LiveModel } from '../src/inspector/liveModel.js';
 import { buildView, pageActors, type TreeNode } from '../src/inspector/viewModel.js';
-import { listProcesses } from '../src/observability/metricsSources.js';
+import { listProcesses } from '../src/observability/processList.js';
 import { NodeEvents, type DeliveryEvent } from '../src/node/nodeEvents.js';
 import { publisherGroupOf } from '../src/delivery/publisherGroups.js';
 

@@ -11,7 +11,7 @@
  * {@link pageActors}).
  */
 import type { AnyActorRef } from 'xstate';
-import { isSupervisorSnapshot } from '../observability/metricsSources.js';
+import { isSupervisorSnapshot } from '../observability/processList.js';
 import type { ActorEntry, FailureEntry, LiveModel, ProcessHealth, SupervisionEntry } from './liveModel.js';
 
 /** Which machine drawing fits an actor. */

@@ -27,7 +27,7 @@ import { ReadFolderWatcher } from '../inputs/readFolder.js';
 import { inspectorChild } from '../inspector/inspectorProcess.js';
 import type { LiveModel } from '../inspector/liveModel.js';
 import { methodHandlers } from '../methods/index.js';
-import { serveMetrics } from '../observability/metricsSources.js';
+import { serveMetrics } from '../observability/metricsServer.js';
 import type { NodeSecurity } from '../security/nodeSecurity.js';
 import type { AckInbox } from '../transport/ackInbox.js';
 import type { EmbeddedBroker } from '../transport/embeddedBroker.js';

@@ -12,10 +12,9 @@ import { statSync } from 'node:fs';
 import type { AnyActorRef } from 'xstate';
 import Database from 'better-sqlite3';
 import client from 'prom-client';
-import type { Failure } from '../node/errorKernel.js';
 import { FailureKind } from '../node/errorKernel.js';
 import { ActorKind, methodOfSubject, type LiveModel } from '../inspector/liveModel.js';
-import type { Logger } from './logger.js';
+import { listProcesses } from './processList.js';
 import type { Metrics } from './metrics.js';
 import type { DeliveryEvent, ExecutionEvent } from '../node/nodeEvents.js';
 import type { NodeServices } from '../node/services.js';
@@ -27,49 +26,6 @@ export interface MetricSources {
   live: LiveModel;
   /** The root supervisor, once started. */
   root: () => AnyActorRef | undefined;
-}
-
-/** A process found in the actor tree: its path and whether it runs (or waits for its restart). */
-export interface ProcessStatus {
-  path: string;
-  running: boolean;
-}
-
-interface SupervisorSnapshotLike {
-  value?: unknown;
-  status?: string;
-  context?: { name?: unknown; children?: unknown };
-  children?: Record<string, AnyActorRef | undefined>;
-}
-
-/** Whether an actor snapshot is one of a supervisor (see `supervisorMachine`). */
-export function isSupervisorSnapshot(snap: unknown): snap is SupervisorSnapshotLike & { context: { children: Map<string, unknown> } } {
-  const s = snap as SupervisorSnapshotLike | undefined;
-  return typeof s?.context?.name === 'string' && s.context.children instanceof Map;
-}
-
-/**
- * Every process below `root` (supervisors excluded), by path
- * (`root/publishers/<group>/<subject>`); a process waiting for its restart is
- * listed as not running.
- */
-export function listProcesses(root: AnyActorRef | undefined): ProcessStatus[] {
-  const out: ProcessStatus[] = [];
-  const walk = (ref: AnyActorRef, path: string) => {
-    const snap = ref.getSnapshot() as unknown;
-    if (!isSupervisorSnapshot(snap)) {
-      out.push({ path, running: (snap as { status?: string }).status === 'active' });
-      return;
-    }
-    const actors = snap.children ?? {};
-    for (const [id, record] of snap.context.children as Map<string, { status?: string }>) {
-      const child = actors[id];
-      if (child && record.status === 'running') walk(child, `${path}/${id}`);
-      else out.push({ path: `${path}/${id}`, running: false });
-    }
-  };
-  if (root) walk(root, 'root');
-  return out;
 }
 
 /** Binds the metric sources; returns a function that unbinds them. */
@@ -286,48 +242,5 @@ export function bindMetricSources(metrics: Metrics, src: MetricSources): () => v
         // unbinding is best effort
       }
     }
-  };
-}
-
-/**
- * The metrics endpoint as a supervised process. A port that cannot be
- * bound (another node on this machine has it) is reported and retried every
- * `retryMs`, but does not fail the process: a restart would not free the
- * port, and escalating would stop a node whose real work is fine.
- */
-export function serveMetrics(
-  metrics: Metrics,
-  hostAndPort: string,
-  log: Logger,
-  report: (f: Failure) => void,
-  retryMs = 30_000,
-): { ready: Promise<void>; stop: () => Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let reported = false;
-  const attempt = async (): Promise<void> => {
-    try {
-      await metrics.listen(hostAndPort);
-      if (stopped) await metrics.close();
-      else log.info(`metrics on http://${hostAndPort}/metrics`);
-    } catch (err) {
-      if (!reported) {
-        reported = true;
-        report({
-          kind: FailureKind.ActorCrashed,
-          text: `metrics endpoint cannot listen on ${hostAndPort}: ${(err as Error).message}; retrying every ${retryMs / 1000}s`,
-          error: err,
-        });
-      }
-      if (!stopped) timer = setTimeout(() => void attempt(), retryMs);
-    }
-  };
-  return {
-    ready: attempt(),
-    stop: () => {
-      stopped = true;
-      clearTimeout(timer);
-      return metrics.close();
-    },
   };
 }
