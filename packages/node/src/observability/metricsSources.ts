@@ -30,11 +30,26 @@ export interface MetricSources {
 
 /** Binds the metric sources; returns a function that unbinds them. */
 export function bindMetricSources(metrics: Metrics, src: MetricSources): () => void {
-  const { services: s, live } = src;
   const registers = [metrics.registry];
   const disposers: (() => void)[] = [];
+  bindEventSources(metrics, src, registers, disposers);
+  bindJournalSources(metrics, src, registers, disposers);
+  bindTreeSources(src, registers);
+  bindBrokerSources(metrics, src, registers, disposers);
+  return () => {
+    for (const d of disposers.splice(0)) {
+      try {
+        d();
+      } catch {
+        // unbinding is best effort
+      }
+    }
+  };
+}
 
-  // --- from the event stream -------------------------------------------------
+/** From the event stream: ACK round trips, missed ACKs, method run times, ErrorLogs, actors in flight. */
+function bindEventSources(metrics: Metrics, src: MetricSources, registers: client.Registry[], disposers: (() => void)[]): void {
+  const { services: s, live } = src;
   const firstSend = new Map<string, number>();
   const lastDeliveryState = new Map<string, string>();
   const runningSince = new Map<string, number>();
@@ -91,8 +106,11 @@ export function bindMetricSources(metrics: Metrics, src: MetricSources): () => v
       this.set(live.activeCount(ActorKind.Execution));
     },
   });
+}
 
-  // --- from the journal ------------------------------------------------------
+/** From the journal: commit latency, open messages by state and method, file sizes, nodes seen by SayHello. */
+function bindJournalSources(metrics: Metrics, src: MetricSources, registers: client.Registry[], disposers: (() => void)[]): void {
+  const s = src.services;
   const journal = s.journal;
   const previousOnCommit = journal.onCommit;
   journal.onCommit = (ms, writes) => {
@@ -184,8 +202,10 @@ export function bindMetricSources(metrics: Metrics, src: MetricSources): () => v
       for (const n of journal.listNodes()) this.set({ nodeName: n.name }, Math.floor(n.lastSeen / 1000));
     },
   });
+}
 
-  // --- from the actor tree ---------------------------------------------------
+/** From the actor tree: the processes running. */
+function bindTreeSources(src: MetricSources, registers: client.Registry[]): void {
   new client.Gauge({
     name: 'steward_processes_total',
     help: 'Processes (supervised actors: publishers, subscribers, inputs...) running now',
@@ -204,8 +224,11 @@ export function bindMetricSources(metrics: Metrics, src: MetricSources): () => v
       for (const p of listProcesses(src.root())) this.set({ processName: p.path.replace(/^root\//, '') }, p.running ? 1 : 0);
     },
   });
+}
 
-  // --- from the broker connection -------------------------------------------
+/** From the broker connection: its state and traffic. */
+function bindBrokerSources(metrics: Metrics, src: MetricSources, registers: client.Registry[], disposers: (() => void)[]): void {
+  const s = src.services;
   const broker = s.broker;
   metrics.sampled.brokerConnected = () => broker.connected;
   const natsStat = (name: string, help: string, key: 'inMsgs' | 'outMsgs' | 'inBytes' | 'outBytes') => {
@@ -233,14 +256,4 @@ export function bindMetricSources(metrics: Metrics, src: MetricSources): () => v
       if (st.type === 'disconnect' || st.type === 'reconnect') metrics.brokerStatusChanges.inc({ event: st.type });
     }
   });
-
-  return () => {
-    for (const d of disposers.splice(0)) {
-      try {
-        d();
-      } catch {
-        // unbinding is best effort
-      }
-    }
-  };
 }
