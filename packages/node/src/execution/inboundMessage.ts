@@ -68,7 +68,8 @@ export function verifyInbound(
   let m = parsed.m;
   const verdict = replyVerdict(s.journal, m, claimOf);
   // Verified before dedup and before anything is journaled: a refused message leaves no trace but the report.
-  let refusal: Refusal | undefined = security?.check(parsed.raw, m, verdict.kind === 'reply');
+  // Signatures first; the ACL is not asked about a reply (taken on its request's authority, or refused as unsolicited).
+  let refusal: Refusal | undefined = security?.check(parsed.raw, m, verdict.kind !== 'message');
   if (!refusal && verdict.kind === 'refused') {
     refusal = { code: 'unsolicited', reason: verdict.reason };
     security?.countRefusal(refusal.code);

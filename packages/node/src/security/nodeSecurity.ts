@@ -96,10 +96,12 @@ export class NodeSecurity {
 
   /**
    * Checks a received message (`raw` is the parsed payload, `m` its
-   * validated form). Returns why it must not run, or undefined.
+   * validated form). Returns why it must not run, or undefined. `isReply`:
+   * the reply guard judged it a reply (taken, or refused as unsolicited), so
+   * the ACL is not asked: a taken reply runs on its request's authority.
    */
-  check(raw: Record<string, unknown>, m: WireMessage, ownReply = false): Refusal | undefined {
-    const r = this.refusalOf(raw, m, ownReply);
+  check(raw: Record<string, unknown>, m: WireMessage, isReply = false): Refusal | undefined {
+    const r = this.refusalOf(raw, m, isReply);
     if (r) this.countRefusal(r.code);
     return r;
   }
@@ -161,7 +163,7 @@ export class NodeSecurity {
     });
   }
 
-  private refusalOf(raw: Record<string, unknown>, m: WireMessage, ownReply: boolean): Refusal | undefined {
+  private refusalOf(raw: Record<string, unknown>, m: WireMessage, isReply: boolean): Refusal | undefined {
     const expiresAt = raw.expiresAt;
     if (typeof expiresAt === 'number' && expiresAt < Date.now())
       return { code: 'expired', reason: `expired at ${new Date(expiresAt).toISOString()} (a replay, or clocks out of sync)` };
@@ -194,7 +196,7 @@ export class NodeSecurity {
       if (r) return r;
     }
     // A reply this node took as the answer to its own request runs on that request's authority (see replyGuard.ts).
-    if (this.c.enableAclCheck && !ownReply) {
+    if (this.c.enableAclCheck && !isReply) {
       const reason = aclRefusal(this.policy(), {
         to: this.c.node,
         from: m.fromNode,
