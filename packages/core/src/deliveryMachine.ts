@@ -6,6 +6,7 @@
  *                  │  └─(NACK kind)──────────────────→ delivered
  *                  └─error→ retryWait   awaitingAck ─ackTimeout→ retryWait
  *                retryWait ─retryDelay→ sending  (or → expired (final) when retries are used up)
+ * queued, retryWait ─DEADLINE→ expired   (the message's deadline passed: never sent again)
  * ```
  *
  * The machine is pure: the I/O (publishing on NATS) is the `publish` actor,
@@ -54,6 +55,10 @@ export interface DeliveryContext {
   answered: number;
   /** Whether the last attempt failed to publish (broker error), not to be answered. */
   publishFailed: boolean;
+  /** Whether the message's deadline passed (a `DEADLINE` event came): no further attempt. */
+  deadlinePassed: boolean;
+  /** Whether it was given up because of its deadline. */
+  expiredByDeadline: boolean;
   reply?: AckReply;
   lastError?: string;
 }
@@ -65,12 +70,20 @@ export type DeliveryEvent =
   /** The broker said nobody listens on the subject (the node is offline). */
   | { type: 'NO_RESPONDERS' }
   /** The receiver answered a resend: the method is still running, the result follows. */
-  | { type: 'RUNNING' };
+  | { type: 'RUNNING' }
+  /**
+   * The message's deadline passed. Queued or waiting to resend: expired now.
+   * An attempt already on its way is still answered (or times out) first;
+   * `unsent` says the current attempt was not published after all.
+   */
+  | { type: 'DEADLINE'; unsent?: boolean };
 
 /** What a finished delivery outputs. */
 export interface DeliveryOutput {
   status: 'delivered' | 'expired';
   attempts: number;
+  /** Expired because its deadline passed (not because its retries were used up). */
+  deadlinePassed?: boolean;
   reply?: AckReply;
   lastError?: string;
 }
@@ -105,9 +118,18 @@ export const deliveryMachine = setup({
   guards: {
     wantsAck: ({ context }) => context.wantsAck,
     canRetry: ({ context }) => canRetry(context.attempts - context.answered, context.retries),
+    deadlinePassed: ({ context }) => context.deadlinePassed,
+    nobodyListened: ({ context }) => context.lastError === 'no responders',
+    unsent: ({ event }) => event.type === 'DEADLINE' && event.unsent === true,
   },
   actions: {
     storeReply: assign({ reply: ({ event }) => (event.type === 'ACK' ? event.reply : undefined) }),
+    noteDeadline: assign({ deadlinePassed: true }),
+    expireByDeadline: assign({
+      deadlinePassed: true,
+      expiredByDeadline: true,
+      lastError: ({ context }) => (context.lastError ? `deadline passed (last attempt: ${context.lastError})` : 'deadline passed'),
+    }),
   },
 }).createMachine({
   id: 'delivery',
@@ -121,20 +143,25 @@ export const deliveryMachine = setup({
     attempts: input.attempts ?? 0,
     answered: 0,
     publishFailed: false,
+    deadlinePassed: false,
+    expiredByDeadline: false,
   }),
   initial: 'queued',
+  // Wherever a state does not say otherwise, a passed deadline only forbids further attempts.
+  on: { DEADLINE: { actions: 'noteDeadline' } },
   output: ({ context }) => {
     const out: DeliveryOutput = {
-      status: context.reply ? 'delivered' : context.wantsAck ? 'expired' : 'delivered',
+      status: context.reply ? 'delivered' : context.wantsAck || context.expiredByDeadline ? 'expired' : 'delivered',
       attempts: context.attempts,
     };
+    if (context.expiredByDeadline) out.deadlinePassed = true;
     if (context.reply) out.reply = context.reply;
     if (context.lastError !== undefined) out.lastError = context.lastError;
     return out;
   },
   states: {
     queued: {
-      on: { SEND: 'sending' },
+      on: { SEND: 'sending', DEADLINE: { target: 'expired', actions: 'expireByDeadline' } },
     },
     sending: {
       entry: assign({ attempts: ({ context }) => context.attempts + 1, publishFailed: false }),
@@ -150,7 +177,18 @@ export const deliveryMachine = setup({
           }),
         },
       },
-      on: { ACK: { target: 'delivered', actions: 'storeReply' } },
+      on: {
+        ACK: { target: 'delivered', actions: 'storeReply' },
+        // The publisher found the deadline passed before it published: this attempt never happened.
+        DEADLINE: [
+          {
+            guard: 'unsent',
+            target: 'expired',
+            actions: [assign({ attempts: ({ context }) => context.attempts - 1 }), 'expireByDeadline'],
+          },
+          { actions: 'noteDeadline' },
+        ],
+      },
     },
     awaitingAck: {
       after: {
@@ -168,7 +206,12 @@ export const deliveryMachine = setup({
         ACK: { target: 'delivered', actions: 'storeReply' },
         // Nobody listens: still wait out the ACK timeout, so an offline node
         // is retried at the same pace as a slow one.
-        NO_RESPONDERS: { actions: assign({ lastError: 'no responders' }) },
+        NO_RESPONDERS: [
+          // Nobody got it, and it may not be sent again: no need to wait out the ACK timeout.
+          { guard: 'deadlinePassed', target: 'expired', actions: [assign({ lastError: 'no responders' }), 'expireByDeadline'] },
+          { actions: assign({ lastError: 'no responders' }) },
+        ],
+        DEADLINE: [{ guard: 'nobodyListened', target: 'expired', actions: 'expireByDeadline' }, { actions: 'noteDeadline' }],
         // The receiver has it and is running it: wait a full ACK timeout again, then ask again.
         RUNNING: {
           target: 'awaitingAck',
@@ -181,13 +224,20 @@ export const deliveryMachine = setup({
       initial: 'deciding',
       states: {
         deciding: {
-          always: [{ guard: 'canRetry', target: 'waiting' }, { target: '#delivery.expired' }],
+          always: [
+            { guard: 'deadlinePassed', target: '#delivery.expired', actions: 'expireByDeadline' },
+            { guard: 'canRetry', target: 'waiting' },
+            { target: '#delivery.expired' },
+          ],
         },
         waiting: {
           after: { retryDelay: '#delivery.sending' },
         },
       },
-      on: { ACK: { target: 'delivered', actions: 'storeReply' } },
+      on: {
+        ACK: { target: 'delivered', actions: 'storeReply' },
+        DEADLINE: { target: 'expired', actions: 'expireByDeadline' },
+      },
     },
     delivered: { type: 'final' },
     expired: { type: 'final' },

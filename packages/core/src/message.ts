@@ -63,6 +63,14 @@ export interface MessageSpec {
   schedule?: [number, number];
   /** Run the command in a pseudo-terminal (for programs that need a TTY). */
   pty?: boolean;
+  /**
+   * Seconds from acceptance after which the message is pointless: still
+   * unsent by then, it is expired instead of delivered late. Resolved into
+   * the wire field {@link WireMessage.deadline} when the message is accepted.
+   * Not `expiresAt`: that is the signature's validity window, stamped anew
+   * at every send.
+   */
+  ttl?: number;
 }
 
 /** The name that means "this node" in `toNode` and `toNodes`. */
@@ -94,6 +102,13 @@ export interface WireMessage extends MessageSpec {
    * sender at each send; absent when nothing earlier is still unconfirmed).
    */
   follows?: string;
+  /**
+   * Milliseconds since the epoch after which the message must not be sent
+   * or run: `createdAt` + `ttl`, set when the message is accepted (a value
+   * given on input is ignored). The sender expires it; the receiver refuses
+   * it when it arrives later. Absent: no deadline.
+   */
+  deadline?: number;
 }
 
 /** The field names a message may carry; others are reported and ignored. */
@@ -121,6 +136,7 @@ const knownFields = new Set([
   'fileName',
   'schedule',
   'pty',
+  'ttl',
   // set by nodes, accepted and overwritten on input
   'id',
   'fromNode',
@@ -276,6 +292,7 @@ export function parseMessageSpec(raw: unknown): ParsedSpec {
   const directory = directoryValue(obj.directory, problems);
   const fileName = fileNameValue(obj.fileName, problems);
   const schedule = scheduleValue(obj.schedule, problems);
+  const ttl = seconds(obj.ttl, 'ttl', problems, { min: 0.1 });
 
   if (problems.length > 0 || kind === undefined) throw new ValidationError(problems);
 
@@ -296,6 +313,7 @@ export function parseMessageSpec(raw: unknown): ParsedSpec {
   if (methodTimeout !== undefined) spec.methodTimeout = methodTimeout;
   if (retryWait !== undefined) spec.retryWait = retryWait;
   if (obj.rerunInterrupted === true) spec.rerunInterrupted = true;
+  if (ttl !== undefined) spec.ttl = ttl;
   return { spec, warnings };
 }
 
@@ -332,6 +350,8 @@ export function parseWireMessage(raw: unknown): WireMessage {
     problems.push({ field: 'previousOutput', reason: 'must be a string' });
   if (obj.expiresAt !== undefined && (typeof obj.expiresAt !== 'number' || !Number.isFinite(obj.expiresAt)))
     problems.push({ field: 'expiresAt', reason: 'must be a number (milliseconds since the epoch)' });
+  if (obj.deadline !== undefined && (typeof obj.deadline !== 'number' || !Number.isFinite(obj.deadline)))
+    problems.push({ field: 'deadline', reason: 'must be a number (milliseconds since the epoch)' });
   if (obj.signature !== undefined && typeof obj.signature !== 'string') problems.push({ field: 'signature', reason: 'must be a string' });
   if (obj.follows !== undefined && (typeof obj.follows !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(obj.follows)))
     problems.push({ field: 'follows', reason: 'must be a message id (1 to 128 letters, digits, "_" or "-")' });
@@ -352,6 +372,7 @@ export function parseWireMessage(raw: unknown): WireMessage {
   if (typeof obj.previousOutput === 'string') wire.previousOutput = obj.previousOutput;
   if (typeof obj.replyToNode === 'string') wire.replyToNode = obj.replyToNode;
   if (typeof obj.follows === 'string') wire.follows = obj.follows;
+  if (typeof obj.deadline === 'number') wire.deadline = obj.deadline;
   return wire;
 }
 
@@ -380,13 +401,13 @@ export interface MessageDefaults {
   methodTimeout: number;
 }
 
-/** Resolves a spec's defaults and stamps it with id, sender and time. */
+/** Resolves a spec's defaults and stamps it with id, sender and time (and the deadline its `ttl` gives). */
 export function toWireMessage(
   spec: MessageSpec,
   from: { fromNode: string; id: string; now: number },
   defaults: MessageDefaults,
 ): WireMessage {
-  return {
+  const wire: WireMessage = {
     ...spec,
     id: from.id,
     fromNode: from.fromNode,
@@ -395,6 +416,9 @@ export function toWireMessage(
     retries: spec.retries ?? defaults.retries,
     methodTimeout: spec.methodTimeout ?? defaults.methodTimeout,
   };
+  // Counted from acceptance, so a retry of the message (a new acceptance) gets a fresh deadline.
+  if (spec.ttl !== undefined) wire.deadline = from.now + spec.ttl * 1000;
+  return wire;
 }
 
 /** The NATS subject of a message: `<toNode>.<kind>.<method>`. */

@@ -31,6 +31,7 @@ import {
 import type { AckInbox } from '../transport/ackInbox.js';
 import { FailureKind } from '../node/errorKernel.js';
 import { CommandOutputLog } from './commandOutputLog.js';
+import { deadlineCounter, deadlinePassed, DeadlineTimer } from './deadline.js';
 import type { NodeSecurity } from '../security/nodeSecurity.js';
 import type { NodeServices } from '../node/services.js';
 
@@ -82,6 +83,8 @@ export class Publisher {
   /** Command output brought back in ACKs, appended to `<toNode>/<subject>.log` in message order. */
   private readonly outputLog: CommandOutputLog;
   private idleTimer?: NodeJS.Timeout;
+  /** Wakes this publisher at the earliest deadline (ttl) of a message it holds. */
+  private readonly deadlines = new DeadlineTimer(() => this.expireDue());
   private stopped = false;
 
   constructor(private readonly opts: PublisherOptions) {
@@ -94,6 +97,7 @@ export class Publisher {
     this.windowSize = !this.ordered ? this.s.config.noseqConcurrency : this.wantsAck ? this.s.config.orderedWindow : 1;
     // A node restarting with thousands of subjects to resume sends a few of each first, not all at once.
     this.cwnd = this.ordered ? Math.min(initialWindow, this.windowSize) : this.windowSize;
+    deadlineCounter(this.s.metrics);
   }
 
   /** Loads the subject's unfinished messages and starts sending. */
@@ -113,6 +117,7 @@ export class Publisher {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.idleTimer);
+    this.deadlines.stop();
     for (const [id, { actor }] of this.active) {
       this.opts.acks.unregister(id);
       actor.stop();
@@ -127,6 +132,7 @@ export class Publisher {
     for (const rec of more) {
       if (this.active.has(rec.id)) continue;
       this.queue.push(rec);
+      this.deadlines.note(rec.message);
     }
     const last = more.at(-1);
     if (last) this.lastLoadedSeq = last.seq;
@@ -173,6 +179,11 @@ export class Publisher {
     const s = this.s;
     const m = rec.message;
     const nc = await s.broker.ready();
+    // The broker may have been away long: a message whose deadline passed meanwhile is not sent late.
+    if (deadlinePassed(m)) {
+      this.active.get(id)?.actor.send({ type: 'DEADLINE', unsent: true });
+      return;
+    }
     if (attempt > 1) {
       s.metrics.retries.inc({ method: m.method });
       s.log.info(`resending (attempt ${attempt})`, { id, subject: rec.subject });
@@ -251,7 +262,31 @@ export class Publisher {
       },
     });
     actor.start();
-    actor.send({ type: 'SEND' });
+    // Loaded after its deadline (a restart, a long queue): expired without a send.
+    if (deadlinePassed(m)) actor.send({ type: 'DEADLINE' });
+    else {
+      this.deadlines.note(m);
+      actor.send({ type: 'SEND' });
+    }
+  }
+
+  /**
+   * A deadline passed: messages in flight are told (they stop resending),
+   * and queued ones are expired now, each by its own delivery actor so it is
+   * recorded, reported and counted like any other. Then the timer is set for
+   * the next deadline.
+   */
+  private expireDue(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    for (const { rec, actor } of this.active.values()) {
+      if (deadlinePassed(rec.message, now)) actor.send({ type: 'DEADLINE' });
+      else this.deadlines.note(rec.message);
+    }
+    const due = this.queue.filter((r) => deadlinePassed(r.message, now));
+    if (due.length > 0) this.queue = this.queue.filter((r) => !due.includes(r));
+    for (const rec of this.queue) this.deadlines.note(rec.message);
+    for (const rec of due) this.deliver(rec);
   }
 
   /** The nearest earlier message of this subject still in flight (its id), if any. */
@@ -296,9 +331,10 @@ export class Publisher {
     const s = this.s;
     const { id, message: m, subject } = rec;
     this.active.delete(id);
-    // An ACK opens the window again; giving up on a message means the receiver is not answering.
+    // An ACK opens the window again; giving up on a message means the receiver is not answering
+    // (a deadline says nothing about the receiver).
     if (out.status === 'delivered') this.cwnd = Math.min(this.windowSize, this.cwnd + 1);
-    else this.closeWindow();
+    else if (!out.deadlinePassed) this.closeWindow();
     this.opts.acks.unregister(id);
     s.metrics.inflight.dec();
     try {
@@ -353,6 +389,7 @@ export class Publisher {
     const isErrorLog = m.method === 'ErrorLog' || m.method === 'REQErrorLog';
     if (out.status === 'expired') {
       s.metrics.expired.inc({ method: m.method });
+      if (out.deadlinePassed) deadlineCounter(s.metrics).inc({ method: m.method, side: 'sender' });
       s.errors.report({
         kind: FailureKind.DeliveryExpired,
         text: `delivery to ${m.toNode} expired after ${out.attempts} attempt(s): ${out.lastError ?? 'no ACK'}`,

@@ -34,6 +34,7 @@ import { HeldMessages } from './heldMessages.js';
 import { parseInbound, verifyInbound } from './inboundMessage.js';
 import { resumedAppends } from './interruptedAppends.js';
 import { Lanes, type LaneItem } from './lanes.js';
+import { refusedAsLate } from './lateArrival.js';
 
 /** @internal */
 export interface SubscriberOptions {
@@ -222,6 +223,15 @@ export class Subscriber {
         const reply = stored.result && kindIsCommand(kind) ? { ...stored.result, duplicate: true } : this.receivedAck(m.id, true);
         this.respond(msg.reply, reply);
       }
+      return;
+    }
+    // New, and its deadline (ttl) passed on the way: refused, not run late (see lateArrival.ts).
+    if (
+      refusedAsLate(this.s, m, msg.subject, (ack) => {
+        if (msg.reply) this.respond(msg.reply, ack);
+      })
+    ) {
+      this.settledWithoutJournal(m.id);
       return;
     }
 
