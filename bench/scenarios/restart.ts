@@ -1,6 +1,6 @@
 /**
  * restart: a sender node (`steward start`, the built CLI, a child process)
- * takes K numbered TextLogging/ECHOReply messages for 100 subjects (50
+ * takes K numbered TextLogging/REQToFileAppend messages for 100 subjects (50
  * receiving nodes × 2 methods) from inmsg.txt while the receivers are
  * offline, so all K are unfinished; it is killed with SIGKILL. The receivers
  * come up, the sender is started again, and we time from that spawn to the
@@ -24,7 +24,9 @@ import { plainClient, stewardStartArgs, TimedProcess } from '../lib/processRun.j
 import { Better, reached, row, sleep, type BenchContext, type Scenario, type ScenarioResult } from '../lib/scenario.js';
 
 const receivers = 50;
-const methods = ['TextLogging', 'ECHOReply'];
+// Two methods with the same append handler. Not ECHOReply: the reply guard refuses a reply
+// that answers no request of the receiver's own, so unsolicited ECHOReply messages fail.
+const methods = ['TextLogging', 'REQToFileAppend'];
 
 /** Rows in the sender's outbox (0 while the journal does not exist yet). */
 function outboxCount(journal: string, open = false): number {

@@ -1,5 +1,5 @@
 /**
- * throughput: ACKed TextLogging (and ECHOReply, the same handler) messages/s
+ * throughput: ACKed TextLogging (and REQToFileAppend, the same handler) messages/s
  * across 100 subjects, journaled on both ends: 50 receiving nodes × 2
  * methods, one sender node in the bench process. The receivers are a fleet
  * simulator in one host process (BENCH_RECEIVERS_PER_HOST=10 spreads them
@@ -32,7 +32,9 @@ import { Better, row, type BenchContext, type Scenario, type ScenarioResult } fr
 import { jetStreamPeers, joinNotes, noiseNote, sendNumbered, waitExecuted, wireSize } from './common.js';
 
 const receivers = 50;
-const methods = ['TextLogging', 'ECHOReply'];
+// Two methods with the same append handler. Not ECHOReply: the reply guard refuses a reply
+// that answers no request of the receiver's own, so unsolicited ECHOReply messages fail.
+const methods = ['TextLogging', 'REQToFileAppend'];
 
 export const throughput: Scenario = {
   name: 'throughput',
