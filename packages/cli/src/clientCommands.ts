@@ -7,6 +7,7 @@ import { jobsOptionNames, jobsOptions, runJobs } from './jobsCommand.js';
 import { nodesOptionNames, nodesOptions, runNodes } from './nodesCommand.js';
 import { runSend, sendOptionNames, sendOptions } from './sendCommand.js';
 import { runStatus, statusOptionNames, statusOptions } from './statusCommand.js';
+import { runWatch, watchOptionNames, watchOptions } from './watchCommand.js';
 
 /** The option names of each client command, for telling which STEWARD_* variables apply. */
 export const clientCommandOptionNames: Readonly<Record<string, readonly string[]>> = {
@@ -14,6 +15,7 @@ export const clientCommandOptionNames: Readonly<Record<string, readonly string[]
   status: statusOptionNames,
   jobs: jobsOptionNames,
   nodes: nodesOptionNames,
+  watch: watchOptionNames,
 };
 
 /** The client commands; each hands its exit code to `setCode`. */
@@ -42,6 +44,12 @@ export function clientCommands(setCode: (code: number) => void): CommandModule[]
       describe: 'list the nodes the central node has heard from (SayHello): alive or stale, last seen, version',
       builder: nodesOptions,
       handler: async (a: Parameters<typeof runNodes>[0]) => setCode(await runNodes(a)),
+    },
+    {
+      command: 'watch',
+      describe: "follow the local node's live events (deliveries, attempts, executions, failures, restarts) until Ctrl-C",
+      builder: watchOptions,
+      handler: async (a: Parameters<typeof runWatch>[0]) => setCode(await runWatch(a)),
     },
   ];
   return modules as unknown as CommandModule[];

@@ -131,6 +131,16 @@ export class NodeClient {
     });
   }
 
+  /** Stops reading responses (the node then holds them, or drops what it may: `watch`); {@link resume} reads on. */
+  pause(): void {
+    this.sock.pause();
+  }
+
+  /** Reads responses again after {@link pause}. */
+  resume(): void {
+    this.sock.resume();
+  }
+
   /** Closes the connection. Requests still waiting are rejected. */
   close(): void {
     this.sock.end();

@@ -24,6 +24,7 @@ export {
   type JobSummary,
   type NodeStatus,
 } from './api/socketProtocol.js';
+export { isFailureEvent, minWatchIdPrefix, type WatchEvent } from './api/watchProtocol.js';
 export { socketFileName, runtimeSocketPath } from './api/socketPath.js';
 export { loadOrCreateNodeKeys } from './security/keyStore.js';
 export { KeyStatus, readRegistry, decideKey, registryPath } from './security/keyRegistry.js';

@@ -32,6 +32,16 @@ export {
   type MessageWarning,
   type RequestProblem,
 } from './api/socketProtocol.js';
+export {
+  isFailureEvent,
+  watchFilter,
+  type WatchRequest,
+  type WatchEvent,
+  type DeliveryWatchEvent,
+  type ExecutionWatchEvent,
+  type FailureWatchEvent,
+  type ProcessWatchEvent,
+} from './api/watchProtocol.js';
 export { parseReplyText } from './api/sendResult.js';
 export { defaultStaleAfter } from './api/queries.js';
 export { chooseSocketPath, privateDirProblem, maxSocketPathBytes, SocketPathError, type SocketPlacement } from './api/socketPath.js';

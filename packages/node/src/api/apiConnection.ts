@@ -9,6 +9,7 @@ import type { NodeServices } from '../node/services.js';
 import { stewardVersion } from '../version.js';
 import { jobsOf, nodesOf, statusOf } from './queries.js';
 import { SendSession, type SendClient } from './sendSession.js';
+import { WatchSession, type WatchClient } from './watchSession.js';
 import {
   ErrorCode,
   maxRequestLineBytes,
@@ -24,7 +25,7 @@ import {
 const maxPendingOutputBytes = 64 * 1024 * 1024;
 /** One client connection: splits lines, serves requests (several at once), writes responses. */
 /** @internal */
-export class ApiConnection implements SendClient {
+export class ApiConnection implements SendClient, WatchClient {
   private chunks: Buffer[] = [];
   private size = 0;
   /** Inside an over-long line: drop bytes up to its end. */
@@ -112,6 +113,8 @@ export class ApiConnection implements SendClient {
         return this.respond(jobsOf(this.s, req));
       case 'nodes':
         return this.respond(nodesOf(this.s, req));
+      case 'watch':
+        return new WatchSession(this.s, this, req).run();
       case 'ping':
         return this.respond({
           type: 'pong',
@@ -145,6 +148,16 @@ export class ApiConnection implements SendClient {
       code: ErrorCode.Internal,
       error: `the node failed on this request: ${(err as Error)?.message ?? String(err)}`,
     });
+  }
+
+  /** Bytes written to the client but not yet taken by the kernel. */
+  backlog(): number {
+    return this.sock.writableLength;
+  }
+
+  /** Calls `fn` once the client has read what was written. */
+  onceDrained(fn: () => void): void {
+    this.sock.once('drain', fn);
   }
 
   /** Writes one response line; a client that does not read its responses is disconnected. */

@@ -18,6 +18,7 @@ import {
   type MessageKind,
   type MessageSpec,
 } from '@steward/core';
+import { parseWatch, watchRequestFields, type WatchEvent, type WatchRequest } from './watchProtocol.js';
 
 /** Longest request line the node reads, in bytes; a longer one is answered with an error and skipped. */
 export const maxRequestLineBytes = 8 * 1024 * 1024;
@@ -40,6 +41,8 @@ export const SocketOp = {
   Nodes: 'nodes',
   /** Who is this node. */
   Ping: 'ping',
+  /** Follow the node's live events (see watchProtocol.ts). */
+  Watch: 'watch',
 } as const;
 /** The operations of the local API. */
 export type SocketOp = (typeof SocketOp)[keyof typeof SocketOp];
@@ -109,7 +112,7 @@ export interface PingRequest {
 }
 
 /** Every request, parsed. */
-export type SocketRequest = SendRequest | StatusRequest | JobsRequest | NodesRequest | PingRequest;
+export type SocketRequest = SendRequest | StatusRequest | JobsRequest | NodesRequest | PingRequest | WatchRequest;
 
 /** A warning about one message of a `send` request. */
 export interface MessageWarning {
@@ -300,6 +303,9 @@ export type SocketResponse =
   | { type: 'jobs'; reqId?: ReqId; node: string; jobs: JobSummary[] }
   | { type: 'nodes'; reqId?: ReqId; node: string; central: string; isCentral: boolean; staleAfter: number; nodes: NodeStatus[] }
   | { type: 'pong'; reqId?: ReqId; node: string; version: string; central: string; pid: number }
+  | { type: 'watching'; reqId?: ReqId; node: string }
+  | ({ type: 'event'; reqId?: ReqId } & WatchEvent)
+  | { type: 'dropped'; reqId?: ReqId; count: number; since: number }
   | { type: 'error'; reqId?: ReqId; code: ErrorCode; error: string; problems?: RequestProblem[] };
 
 /** The response types. */
@@ -313,6 +319,7 @@ const requestFields: Record<SocketOp, ReadonlySet<string>> = {
   jobs: new Set(['op', 'reqId', 'state', 'node', 'method', 'limit', 'all']),
   nodes: new Set(['op', 'reqId', 'staleAfter']),
   ping: new Set(['op', 'reqId']),
+  watch: watchRequestFields,
 };
 
 /**
@@ -381,6 +388,9 @@ export function parseRequest(raw: unknown): SocketRequest {
     }
     case 'ping':
       req = { op };
+      break;
+    case 'watch':
+      req = parseWatch(obj, problems);
       break;
   }
   if (problems.length > 0) return fail();
@@ -489,6 +499,9 @@ const responseTypes: ReadonlySet<SocketResponseType> = new Set<SocketResponseTyp
   'jobs',
   'nodes',
   'pong',
+  'watching',
+  'event',
+  'dropped',
   'error',
 ]);
 

@@ -194,6 +194,9 @@ export class ExecutionRunner {
           done();
         },
       });
+      // The machine passes through `received` before its first snapshot; told only when someone listens (steward watch).
+      if (s.events.listenerCount('received') > 0)
+        s.events.emit('received', { id: m.id, subject, message: m, state: 'received', time: Date.now() });
       actor.start();
     });
   }

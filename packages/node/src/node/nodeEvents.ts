@@ -8,6 +8,16 @@ import type { AckReply, WireMessage } from '@steward/core';
 import type { SupervisorEvent } from '@steward/core';
 import type { Failure } from './errorKernel.js';
 
+/** A message entered the outbox (emitted only while someone listens: see NodeServices.submit). */
+export interface AcceptedEvent {
+  id: string;
+  subject: string;
+  message: WireMessage;
+  /** The input it came from (`inmsg.txt`, `socket`, `startup/<file>`, ...), when it said. */
+  source?: string;
+  time: number;
+}
+
 /** A delivery actor changed state (sending side). */
 export interface DeliveryEvent {
   id: string;
@@ -34,6 +44,9 @@ export interface ExecutionEvent {
 
 /** The events of a node, by name. */
 export interface NodeEventMap {
+  accepted: [AcceptedEvent];
+  /** An execution actor was created, in its `received` state (emitted only while someone listens: see ExecutionRunner). */
+  received: [ExecutionEvent];
   delivery: [DeliveryEvent];
   execution: [ExecutionEvent];
   failure: [Failure];

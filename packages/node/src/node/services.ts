@@ -117,6 +117,15 @@ export class NodeServices {
         ),
     );
     for (const w of wires) this.metrics.accepted.inc({ method: w.message.method });
+    // Only `steward watch` listens; with no watcher this costs one check per submit.
+    if (this.events.listenerCount('accepted') > 0) {
+      const time = Date.now();
+      wires.forEach((w, i) => {
+        if (results[i]!.duplicate) return;
+        const { message, subject, source } = w;
+        this.events.emit('accepted', { id: message.id, subject, message, time, ...(source !== undefined ? { source } : {}) });
+      });
+    }
     this.onNewMessages([...new Set(wires.map((w) => w.subject))]);
     // One result per item: a fanned-out item answers with its first message, and all of them in fanOut.
     let k = 0;

@@ -72,6 +72,12 @@ export class Metrics {
   readonly journalWrites;
   /** 1 while connected to the broker. */
   readonly brokerConnected;
+
+  // Local API.
+  /** `steward watch` clients connected. */
+  readonly watchers;
+  /** Events not written to a `steward watch` client that did not keep up. */
+  readonly watchDropped;
   /** Broker connection losses and recoveries. */
   readonly brokerStatusChanges;
 
@@ -178,6 +184,12 @@ export class Metrics {
     this.brokerStatusChanges = counter('steward_nats_connection_events_total', 'Broker connection events: disconnect, reconnect', [
       'event',
     ]);
+
+    this.watchers = new client.Gauge({ name: 'steward_watchers', help: 'steward watch clients connected', registers });
+    this.watchDropped = counter(
+      'steward_watch_events_dropped_total',
+      'Events dropped for steward watch clients that did not keep up (each is told how many with a "dropped" line)',
+    );
 
     new client.Gauge({
       name: 'steward_build_version',
