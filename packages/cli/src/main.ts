@@ -10,6 +10,7 @@ import { aclCommand } from './aclCommand.js';
 import { keysCommand } from './keysCommand.js';
 import { serviceCommand, serviceOptionNames } from './serviceCommand.js';
 import { loadConfigFile, runStart, startOptionNames, startOptions } from './startCommand.js';
+import { setAsideNodeSettings } from './nodeSettings.js';
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -22,6 +23,8 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`steward start: ${(err as Error).message}`);
     return 2;
   }
+  // Tags are read by the node itself (STEWARD_TAGS, steward.json's "tags"): kept from yargs, given back at start.
+  const nodeSettings = setAsideNodeSettings(fileConfig);
   dropUnknownEnv(args[0]);
   try {
     await parseAndRun();
@@ -42,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
         'run a steward node in the foreground',
         (y) => startOptions(y).config(fileConfig),
         async (a) => {
+          nodeSettings.restore();
           code = await runStart(a);
         },
       )

@@ -6,6 +6,7 @@
  * steward send --toNode ship1 -- bash -c 'uptime'          # one node, output as is
  * steward send --toNodes 'ship*' --batch 10 -- apt-get -y upgrade   # fan-out over the registry
  * steward send --file msgs.json                             # a file in inmsg.txt format; - for stdin
+ * steward send --where tag:site=north --ttl 3600 -- systemctl restart app   # by facts; pointless after an hour
  * ```
  *
  * The input is checked before anything is sent (exit code 2); the node
@@ -16,12 +17,13 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { DataShape, MessageKind, methodInfo, parseInmsg, parseMessageSpec, ValidationError } from '@steward/core';
-import { maxMessagesPerRequest, type AcceptedMessage, type SocketResponse } from '@steward/node/client';
+import { maxMessagesPerRequest, type AcceptedMessage, type NodeStatus, type SocketResponse } from '@steward/node/client';
 import { clientOptionNames, clientOptions, connectToNode, type NodeClient } from './clientSocket.js';
 import { ConnectionLostError, exitCodeOfError, NodeFailedError, UsageError } from './errors.js';
 import { ExitCode } from './exitCodes.js';
 import { SendReport } from './sendReport.js';
 import { expandGroups, groupsFileName, isGlob, parseGroups, resolveTargets, splitTargets, type TargetGroups } from './targets.js';
+import { parseWhere, selectByFacts, type WhereCondition } from './where.js';
 
 /** Declares the options of `steward send`. */
 export function sendOptions<T>(y: Argv<T>) {
@@ -47,6 +49,16 @@ export function sendOptions<T>(y: Argv<T>) {
       describe: 'seconds to wait for the reply message of a request method after delivery; -1 = forever',
       defaultDescription: 'methodTimeout + 60',
     })
+    .option('where', {
+      type: 'string',
+      array: true,
+      describe: 'send to the alive nodes whose facts match, e.g. arch=arm64 or tag:site=north (every --where must hold)',
+    })
+    .option('ttl', {
+      type: 'number',
+      describe: 'seconds from now after which the message is expired instead of sent (and refused if it arrives later)',
+      defaultDescription: 'none',
+    })
     .option('batch', { type: 'number', describe: 'rolling fan-out: at most N messages in flight at once' })
     .option('staleAfter', {
       type: 'number',
@@ -55,7 +67,11 @@ export function sendOptions<T>(y: Argv<T>) {
     })
     .example("steward send --toNode ship1 -- bash -c 'uptime'", 'run a command on ship1 and print its output')
     .example("steward send --toNodes 'ship*' --batch 5 -- systemctl restart app", 'every alive ship, five at a time')
-    .example('steward send --no-wait --toNode ship1 -- make build', 'print the message id; steward status <id> later');
+    .example('steward send --no-wait --toNode ship1 -- make build', 'print the message id; steward status <id> later')
+    .example(
+      'steward send --where tag:site=north --ttl 3600 -- systemctl restart app',
+      'the alive nodes tagged site=north; not after an hour',
+    );
 }
 
 /** The names of every `steward send` option. */
@@ -75,6 +91,8 @@ export const sendOptionNames = [
   'replyTimeout',
   'batch',
   'staleAfter',
+  'where',
+  'ttl',
 ];
 
 type SendArgs = Awaited<ReturnType<typeof sendOptions>['argv']>;
@@ -106,8 +124,9 @@ export async function runSend(a: SendArgs, io: ClientIO = processIO()): Promise<
     const given = splitTargets([...(a.toNode ? [a.toNode] : []), ...(a.toNodes ?? []).map(String)]);
     const groupsFile = join(resolve(a.nodeFolder ?? '.'), groupsFileName);
     const targets = given.some((t) => t.startsWith('@')) ? expandGroups(given, await readGroups(groupsFile), groupsFile) : given;
-    if (targets.length === 0 && a.file === undefined)
-      throw new UsageError('say where to send it: --toNode <node>, or --toNodes <node,node,...|glob>');
+    const where = parseWhere((a.where ?? []).map(String));
+    if (targets.length === 0 && where.length === 0 && a.file === undefined)
+      throw new UsageError('say where to send it: --toNode <node>, --toNodes <node,node,...|glob>, or --where <fact=value>');
     if (a.batch !== undefined && (!Number.isInteger(a.batch) || a.batch < 1)) throw new UsageError('--batch must be a whole number ≥ 1');
     if (a.replyTimeout !== undefined && !(a.replyTimeout === -1 || a.replyTimeout > 0))
       throw new UsageError('--replyTimeout must be > 0 seconds, or -1 to wait for ever');
@@ -116,30 +135,31 @@ export async function runSend(a: SendArgs, io: ClientIO = processIO()): Promise<
     validate(
       expand(
         drafts,
-        targets.map((t) => (isGlob(t) ? 'glob-placeholder' : t)),
+        where.length > 0 && targets.length === 0 ? ['where-placeholder'] : targets.map((t) => (isGlob(t) ? 'glob-placeholder' : t)),
       ),
     );
 
     client = await connectToNode(a);
     let nodes = targets;
-    if (targets.some(isGlob)) {
+    if (targets.some(isGlob) || where.length > 0) {
       const reg = await client.request({ op: 'nodes', ...(a.staleAfter !== undefined ? { staleAfter: a.staleAfter } : {}) });
       if (reg.type === 'error') throw new NodeFailedError(`the local node could not list the registry: ${reg.error}`);
       if (reg.type !== 'nodes') throw new NodeFailedError(`unexpected answer from the local node: ${reg.type}`);
       if (reg.nodes.length === 0 && !reg.isCentral)
         throw new UsageError(
-          `cannot resolve ${targets.filter(isGlob).join(', ')}: node ${reg.node} keeps no registry; only the central node ` +
+          `cannot resolve ${[...targets.filter(isGlob), ...where.map((c) => `--where ${c.text}`)].join(', ')}: node ${reg.node} keeps no registry; only the central node ` +
             `(${reg.central}) records SayHello. Run steward send on ${reg.central}, or name the nodes`,
         );
       const resolved = resolveTargets(targets, reg.nodes);
       nodes = resolved.nodes;
       for (const s of resolved.stale)
         io.stderr.write(`steward: warning: skipping stale node ${s.name} (last SayHello ${Math.round(s.ageSeconds)} s ago)\n`);
+      if (where.length > 0) nodes = targetsByFacts(where, reg.nodes, targets.length > 0 ? nodes : undefined, io);
     }
     const messages = expand(drafts, nodes);
     validate(messages);
     const toNodes = messages.map((m) => String(m.raw.toNode));
-    const multi = messages.length > 1 || a.toNodes !== undefined || given.some((t) => isGlob(t) || t.startsWith('@'));
+    const multi = messages.length > 1 || a.toNodes !== undefined || where.length > 0 || given.some((t) => isGlob(t) || t.startsWith('@'));
     const report = new SendReport({
       json: a.json,
       total: messages.length,
@@ -158,11 +178,41 @@ export async function runSend(a: SendArgs, io: ClientIO = processIO()): Promise<
   }
 }
 
+/**
+ * The nodes `--where` chooses (among `among`, the other targets, when
+ * given): the alive nodes whose facts match and, where central checks
+ * signatures, whose key it approved. Says on stderr which nodes matched and
+ * which were skipped, before anything is sent.
+ *
+ * @throws {@link UsageError} when no node can be sent to.
+ */
+function targetsByFacts(
+  where: readonly WhereCondition[],
+  registry: readonly NodeStatus[],
+  among: readonly string[] | undefined,
+  io: ClientIO,
+): string[] {
+  const inTargets = (n: NodeStatus) => among === undefined || among.includes(n.name);
+  const sel = selectByFacts(where, registry);
+  const what = where.map((c) => c.text).join(' and ');
+  for (const n of sel.stale.filter(inTargets))
+    io.stderr.write(`steward: --where ${what}: skipping stale node ${n.name} (last SayHello ${Math.round(n.ageSeconds)} s ago)\n`);
+  for (const n of sel.unapproved.filter(inTargets))
+    io.stderr.write(`steward: --where ${what}: skipping node ${n.name}: its key is not approved at central (steward keys list)\n`);
+  const nodes = sel.nodes.filter(inTargets).map((n) => n.name);
+  if (nodes.length === 0)
+    throw new UsageError(
+      `no alive node with an approved key matches ${what}${among !== undefined ? ` among ${among.join(', ')}` : ''}; nothing was sent`,
+    );
+  io.stderr.write(`steward: --where ${what} matches ${nodes.length} node(s): ${nodes.join(', ')}\n`);
+  return nodes;
+}
+
 /** Reads the messages from --file/stdin, or builds the one message the flags and the command after `--` describe. */
 async function readDrafts(a: SendArgs, io: ClientIO): Promise<Draft[]> {
   const argv = a._.slice(1).map(String);
   const overrides: Record<string, unknown> = {};
-  for (const k of ['timeout', 'retries', 'methodTimeout', 'requestTimeout', 'requestRetries'] as const) {
+  for (const k of ['timeout', 'retries', 'methodTimeout', 'requestTimeout', 'requestRetries', 'ttl'] as const) {
     if (a[k] !== undefined) overrides[k] = a[k];
   }
   if (a.method !== undefined) overrides.method = a.method;

@@ -3,7 +3,9 @@
  * answers built from the node's journal.
  */
 import type { InboxRecord, OutboxRecord } from '@steward/core';
+import { parseFacts } from '../node/facts.js';
 import type { NodeServices } from '../node/services.js';
+import { KeyStatus, readRegistry } from '../security/keyRegistry.js';
 import { expectsReplyMessage, sentResult, type SentFacts } from './sendResult.js';
 import {
   ErrorCode,
@@ -121,6 +123,8 @@ export function nodesOf(s: NodeServices, req: NodesRequest): SocketResponse {
   const c = s.config;
   const staleAfter = req.staleAfter ?? defaultStaleAfter(c.sayHelloInterval);
   const now = Date.now();
+  // Where signatures count, a node whose key central has not approved is told apart (--where skips it).
+  const keys = c.enableSignatureCheck && c.node === c.centralNodeName ? approvalsOf(c.nodeFolder) : undefined;
   return {
     type: 'nodes',
     ...withReqId(req.reqId),
@@ -139,9 +143,20 @@ export function nodesOf(s: NodeServices, req: NodesRequest): SocketResponse {
         ageSeconds: Math.round(ageSeconds * 10) / 10,
         ...(version ? { version } : {}),
         info: n.info,
+        facts: parseFacts(n.info),
+        ...(keys ? { keyApproved: keys[n.name]?.status === KeyStatus.Allowed } : {}),
       };
     }),
   };
+}
+
+/** The key register's entries; none when it cannot be read (then no node counts as approved). */
+function approvalsOf(nodeFolder: string): Record<string, { status: string }> {
+  try {
+    return readRegistry(nodeFolder).nodes;
+  } catch {
+    return {};
+  }
 }
 
 /** A message this node received, as `status` shows it. */

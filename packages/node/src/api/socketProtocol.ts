@@ -291,6 +291,17 @@ export interface NodeStatus {
   version?: string;
   /** What its SayHello said. */
   info: string;
+  /**
+   * The facts its SayHello told (`os`, `distro`, `arch`, `kernel`,
+   * `version`, `tag:<name>`): what `--where` matches. The node's own claims.
+   */
+  facts?: Record<string, string>;
+  /**
+   * Whether central approved its key: set only on a node that checks
+   * signatures (a node without an approved key can say hello, but is not
+   * matched by `--where`).
+   */
+  keyApproved?: boolean;
 }
 
 /** Every response line, discriminated on `type`. */

@@ -1,17 +1,22 @@
 /**
  * The root's small periodic processes: `hello` (SayHello to central, so it
- * knows this node is alive and which key it has) and `housekeeping` (wakes
+ * knows this node is alive, which key it has and its facts) and `housekeeping` (wakes
  * publishers a lost wake left idle, prunes the journal).
  */
 import type { Process } from '@steward/core';
 import type { NodeSecurity } from '../security/nodeSecurity.js';
 import { stewardVersion } from '../version.js';
 import { FailureKind } from './errorKernel.js';
+import { factElements, readNodeFacts } from './facts.js';
 import type { NodeServices } from './services.js';
 
 /** Says hello to central now and every `sayHelloInterval` seconds. */
 export function helloProcess(s: NodeServices, security: NodeSecurity): Process {
   const c = s.config;
+  // Read once per start: changed tags are told after a restart.
+  const { facts, warnings } = readNodeFacts(c.nodeFolder);
+  for (const w of warnings) s.log.warn(w);
+  const data = [`steward ${stewardVersion}`, security.helloData(), ...factElements(facts)];
   const hello = () =>
     s
       .submit([
@@ -20,7 +25,7 @@ export function helloProcess(s: NodeServices, security: NodeSecurity): Process {
             toNode: c.centralNodeName,
             method: 'SayHello',
             commandOrEvent: 'EventNACK',
-            data: [`steward ${stewardVersion}`, security.helloData()],
+            data,
           },
           source: 'hello',
         },
