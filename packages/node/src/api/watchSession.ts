@@ -22,9 +22,10 @@ import { watchFilter, type WatchEvent, type WatchFilter, type WatchRequest } fro
 /**
  * Bytes a watcher may have waiting in its socket's write buffer before its
  * events are dropped: a few thousand lines, far more than a reader that keeps
- * up ever has waiting, and a small bound on what a stalled one costs.
+ * up ever has waiting (a second of events at 5,000 a second), and a small
+ * bound on what a stalled one costs.
  */
-export const maxWatchBacklogBytes = 256 * 1024;
+export const maxWatchBacklogBytes = 1024 * 1024;
 
 /** What a watch needs of its connection. @internal */
 export interface WatchClient {
@@ -36,6 +37,8 @@ export interface WatchClient {
   readonly cleanups: Set<() => void>;
   /** Bytes written but not yet taken by the kernel. */
   backlog(): number;
+  /** Holds this turn's writes and sends them together when the event loop turns. */
+  batchWrites(): void;
   /** Calls `fn` once, when the write buffer has drained. */
   onceDrained(fn: () => void): void;
 }
@@ -177,6 +180,7 @@ export class WatchSession {
         this.s.metrics.watchDropped.inc();
         return;
       }
+      this.client.batchWrites();
       this.client.respond({ type: 'event', ...withReqId(this.req.reqId), ...e });
     } catch (err) {
       this.s.log.warn(`watch: an event could not be written: ${(err as Error)?.message ?? String(err)}`);
