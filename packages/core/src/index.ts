@@ -43,7 +43,17 @@ export {
   parseFingerprint,
   FINGERPRINT_PREFIX,
 } from './signing.js';
-export { DataShape, methodCatalog, methodInfo, type MethodInfo } from './methodCatalog.js';
+export {
+  AcceptedBy,
+  DataShape,
+  isMethodName,
+  methodCatalog,
+  methodInfo,
+  methodRows,
+  methodsWhere,
+  type MethodInfo,
+  type MethodName,
+} from './methodCatalog.js';
 export { ResultStatus, isFinalStatus, isFailureStatus, parseAckReply, signAck, ackSignatureValid, type AckReply } from './ack.js';
 export {
   Journal,

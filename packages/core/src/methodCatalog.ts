@@ -1,67 +1,118 @@
 /**
- * The catalogue of methods a message can name: one row per method. The node
- * package binds a handler to each row; validation and subjects use only the
- * facts here, so adding a method is adding one row and one handler file.
+ * The method table: one row per method a message can name, with every fact
+ * about it that code decides on. The node package binds a handler to each
+ * row (a `Record<MethodName, MethodHandler>`, so a row without a handler
+ * does not compile), and the method table of docs/reference/methods.md is
+ * generated from the rows (`npm run docs:methods`). Adding a method is one
+ * row here and one handler file; no other code names a method to decide
+ * what to do with it.
  */
 import type { MessageKind } from './messageKind.js';
 
 /** How a method reads the message's `data` array. */
 export const DataShape = {
-  /** A command: `data[0]` is the program, the rest its arguments. Must be non-empty. */
+  /**
+   * A command to run: `data[0]` is the program, the rest its arguments. Must
+   * be non-empty. The ACL matches a rule's `commands` against it.
+   */
   Argv: 'argv',
-  /** Free text: the elements are written or echoed as they are. */
+  /** Free text or arguments: the elements are written, echoed or read as the method says. */
   Text: 'text',
 } as const;
 /** How a method reads the message's `data` array. */
 export type DataShape = (typeof DataShape)[keyof typeof DataShape];
 
+/** Which nodes accept a method, when not every node does. */
+export const AcceptedBy = {
+  /** Only the node named `--centralNodeName`. */
+  Central: 'central',
+  /** Only a node started with `--centralErrorLogger`. */
+  ErrorLogger: 'errorLogger',
+} as const;
+/** Which nodes accept a method, when not every node does. */
+export type AcceptedBy = (typeof AcceptedBy)[keyof typeof AcceptedBy];
+
 /** The facts about one method that every node agrees on. */
 export interface MethodInfo {
   /** The method's name as written in messages (case sensitive). */
-  name: string;
+  readonly name: string;
   /** The kind used when a message does not say `commandOrEvent`. */
-  defaultKind: MessageKind;
+  readonly defaultKind: MessageKind;
   /**
    * Whether messages on one subject are executed in the order they were sent.
-   * `false` only for the `...NOSEQ` methods, which run concurrently.
+   * `false` for the `...NOSEQ` methods and the long-running ones, which run concurrently.
    */
-  ordered: boolean;
-  /** How `data` is read. */
-  data: DataShape;
+  readonly ordered: boolean;
+  /** How `data` is read; {@link DataShape.Argv}: the method runs a command, and the ACL checks it. */
+  readonly data: DataShape;
   /**
    * The method of the message sent back with the output, for Event methods
    * that answer with a new message (seed: CLICommandRequest → CLICommandReply).
+   * @defaultValue no reply message
    */
-  replyMethod?: string;
+  readonly replyMethod?: string;
   /** The smallest number of `data` (`methodArgs`) elements, and what they are, for the error message. */
-  args?: { min: number; usage: string };
-  /** Only some nodes accept the method: the node named `--centralNodeName`, or the `--centralErrorLogger`. */
-  acceptedBy?: 'central' | 'errorLogger';
+  readonly args?: { readonly min: number; readonly usage: string };
+  /** Which nodes accept (subscribe to) the method. @defaultValue every node */
+  readonly acceptedBy?: AcceptedBy;
   /** The name of the same method in the other generation of steward (seed ↔ mature), for the manual. */
-  sameAs?: string;
+  readonly sameAs?: string;
   /**
    * The method is only ever an answer: a node accepts it only as the reply to
    * a request it sent itself (see the reply guard), never as a request of its
    * own, whoever signed it. @defaultValue false
    */
-  onlyAsReply?: boolean;
+  readonly onlyAsReply?: boolean;
   /**
    * A request of this method may be answered by several reply messages
    * (streams, copies); other requests take one reply. A request with a
    * `schedule` always may. @defaultValue false
    */
-  manyReplies?: boolean;
-  /** One line for `--help` and the manual. */
-  summary: string;
+  readonly manyReplies?: boolean;
+  /**
+   * An error report. A failure to deliver or run one is only logged where it
+   * happens, never sent on as another error report (which could loop); central
+   * counts the ones it takes (`steward_error_messages_received_total`); and
+   * one sent to central needs no ACL rule. @defaultValue false
+   */
+  readonly errorReport?: boolean;
+  /**
+   * A liveness message, sent by every node every few seconds: one sent to
+   * central needs no ACL rule, its runs are logged at debug level, and
+   * `steward jobs` leaves it out unless asked. @defaultValue false
+   */
+  readonly liveness?: boolean;
+  /**
+   * Its data may carry the sender's public key (`key:...`): at central, a
+   * message that carries one must be signed with that key, and the key is
+   * recorded as offered for the operator to approve (`steward keys`), instead
+   * of the signature being checked against an approved key. @defaultValue false
+   */
+  readonly offersKey?: boolean;
+  /** As a message's `replyMethod`, it means "send no reply". @defaultValue false */
+  readonly meansNoReply?: boolean;
+  /** What it does, one line of markdown, for the manual's method table. */
+  readonly summary: string;
+  /**
+   * How the manual's method table describes `data`, when {@link MethodInfo.data}
+   * does not say it all (the arguments a method reads, or that it reads none).
+   * @defaultValue `argv` or `text`, from {@link MethodInfo.data}
+   */
+  readonly dataDoc?: string;
 }
 
-const rows: MethodInfo[] = [
+/**
+ * The rows. The seed's methods (early 2021) first, then the mature
+ * steward's `REQ…` methods (2021–2023); where both generations name the same
+ * thing, the names share a handler.
+ */
+const rows = [
   {
     name: 'CLICommand',
     defaultKind: 'CommandACK',
     ordered: true,
     data: DataShape.Argv,
-    summary: 'run a command; its output comes back in the ACK and is stored at the sender',
+    summary: 'Runs a command. The output comes back in the ACK and is stored at the sender.',
   },
   {
     name: 'CLICommandRequest',
@@ -69,7 +120,8 @@ const rows: MethodInfo[] = [
     ordered: true,
     data: DataShape.Argv,
     replyMethod: 'CLICommandReply',
-    summary: 'run a command; ACK on receipt, output sent back as a CLICommandReply message',
+    sameAs: 'REQCliCommand',
+    summary: 'Runs a command. ACK on receipt. The output is sent back as a `CLICommandReply` message.',
   },
   {
     name: 'CLICommandRequestNOSEQ',
@@ -77,7 +129,7 @@ const rows: MethodInfo[] = [
     ordered: false,
     data: DataShape.Argv,
     replyMethod: 'CLICommandReply',
-    summary: 'like CLICommandRequest, but messages run concurrently, not in order',
+    summary: 'Like `CLICommandRequest`, but messages run concurrently.',
   },
   {
     name: 'CLICommandReply',
@@ -85,32 +137,36 @@ const rows: MethodInfo[] = [
     defaultKind: 'EventACK',
     ordered: true,
     data: DataShape.Text,
-    summary: 'the output of a CLICommandRequest, written to a file at the requester',
+    summary: 'The output of a request, appended to a file at the requester.',
   },
   {
     name: 'TextLogging',
     defaultKind: 'EventACK',
     ordered: true,
     data: DataShape.Text,
-    summary: 'append the text to a file named by subject and sender on the receiver',
+    sameAs: 'REQToFileAppend',
+    summary: 'Appends the text to a file named by subject and sender, on the receiver.',
   },
   {
     name: 'SayHello',
     defaultKind: 'EventNACK',
     ordered: false,
     data: DataShape.Text,
-    acceptedBy: 'central',
+    acceptedBy: AcceptedBy.Central,
+    liveness: true,
+    offersKey: true,
     sameAs: 'REQHello',
-    summary: 'periodic "I am here"; the central node records who is alive',
+    summary: '"I am here", with the sender\'s public key. Central records it in its `nodes` table.',
   },
   {
     name: 'ErrorLog',
     defaultKind: 'EventACK',
     ordered: true,
     data: DataShape.Text,
-    acceptedBy: 'errorLogger',
+    acceptedBy: AcceptedBy.ErrorLogger,
+    errorReport: true,
     sameAs: 'REQErrorLog',
-    summary: "an error report, appended to the central error logger's error log",
+    summary: "An error report, appended to the error logger's `<dataFolder>/errorLog.log`.",
   },
   {
     name: 'ECHORequest',
@@ -118,7 +174,7 @@ const rows: MethodInfo[] = [
     ordered: true,
     data: DataShape.Text,
     replyMethod: 'ECHOReply',
-    summary: 'ask the receiver to send the data back as an ECHOReply message',
+    summary: 'Asks the receiver to send the data back as an `ECHOReply` message.',
   },
   {
     name: 'ECHOReply',
@@ -126,9 +182,8 @@ const rows: MethodInfo[] = [
     defaultKind: 'EventACK',
     ordered: true,
     data: DataShape.Text,
-    summary: 'the answer to an ECHORequest, written to a file at the requester',
+    summary: 'The answer to an `ECHORequest`, appended to a file at the requester.',
   },
-  // The mature steward's methods. Their replies go to `replyMethod` (default REQToFileAppend).
   {
     name: 'REQCliCommand',
     defaultKind: 'EventACK',
@@ -136,7 +191,7 @@ const rows: MethodInfo[] = [
     data: DataShape.Argv,
     replyMethod: 'REQToFileAppend',
     sameAs: 'CLICommandRequest',
-    summary: 'run methodArgs[0] with methodArgs[1:]; ACK on receipt, the output goes to the replyMethod',
+    summary: 'Runs `methodArgs[0]` with `methodArgs[1:]`; ACK on receipt, the output goes to the `replyMethod`.',
   },
   {
     name: 'REQCliCommandCont',
@@ -145,7 +200,7 @@ const rows: MethodInfo[] = [
     ordered: false,
     data: DataShape.Argv,
     replyMethod: 'REQToFileAppend',
-    summary: 'run a command and send each output line back as its own reply, until it ends or methodTimeout kills it',
+    summary: 'Runs a command and sends each output line back as its own reply, until it ends or `methodTimeout` kills it.',
   },
   {
     name: 'REQTailFile',
@@ -155,7 +210,8 @@ const rows: MethodInfo[] = [
     data: DataShape.Text,
     replyMethod: 'REQToFileAppend',
     args: { min: 1, usage: 'the file to follow as methodArgs[0], e.g. ["/var/log/syslog"]' },
-    summary: 'follow a file from its end and send each new line back, until methodTimeout',
+    dataDoc: '`[path]`',
+    summary: 'Follows a file from its end and sends each new line back, until `methodTimeout`.',
   },
   {
     name: 'REQHttpGet',
@@ -164,7 +220,8 @@ const rows: MethodInfo[] = [
     data: DataShape.Text,
     replyMethod: 'REQToFileAppend',
     args: { min: 1, usage: 'the URL as methodArgs[0], e.g. ["http://127.0.0.1:8080/health"]' },
-    summary: 'GET methodArgs[0] and send the body back; a status other than 2xx is a failure',
+    dataDoc: '`[url]`',
+    summary: 'GETs `methodArgs[0]` and sends the body back; a status other than 2xx is a failure.',
   },
   {
     name: 'REQToFileAppend',
@@ -172,46 +229,50 @@ const rows: MethodInfo[] = [
     ordered: true,
     data: DataShape.Text,
     sameAs: 'TextLogging',
-    summary: 'append the data to <dataFolder>/<directory>/<fromNode>/<fileName>',
+    summary: 'Appends the data to `<dataFolder>/<directory>/<fromNode>/<fileName>`.',
   },
   {
     name: 'REQToFile',
     defaultKind: 'EventACK',
     ordered: true,
     data: DataShape.Text,
-    summary: 'write the data to <dataFolder>/<directory>/<fromNode>/<fileName>, replacing the file',
+    summary: 'Writes the data to `<dataFolder>/<directory>/<fromNode>/<fileName>`, replacing the file.',
   },
   {
     name: 'REQToConsole',
     defaultKind: 'EventACK',
     ordered: true,
     data: DataShape.Text,
-    summary: 'print the data on the node\'s stdout (stderr when the reply method\'s args are ["stderr"])',
+    summary: 'Prints the data on the node\'s stdout (stderr when the reply method\'s args are `["stderr"]`).',
   },
   {
     name: 'REQNone',
     defaultKind: 'EventACK',
     ordered: false,
     data: DataShape.Text,
-    summary: 'do nothing; as a replyMethod: send no reply',
+    meansNoReply: true,
+    dataDoc: '—',
+    summary: 'Does nothing; as a `replyMethod`: send no reply.',
   },
   {
     name: 'REQHello',
     defaultKind: 'EventNACK',
     ordered: false,
     data: DataShape.Text,
-    acceptedBy: 'central',
+    acceptedBy: AcceptedBy.Central,
+    liveness: true,
     sameAs: 'SayHello',
-    summary: '"I am here"; the central node records the node in its nodes table',
+    summary: '"I am here"; the central node records the node in its `nodes` table.',
   },
   {
     name: 'REQErrorLog',
     defaultKind: 'EventACK',
     ordered: true,
     data: DataShape.Text,
-    acceptedBy: 'errorLogger',
+    acceptedBy: AcceptedBy.ErrorLogger,
+    errorReport: true,
     sameAs: 'ErrorLog',
-    summary: "an error report, appended to the central error logger's error log",
+    summary: "An error report, appended to the error logger's `<dataFolder>/errorLog.log`.",
   },
   {
     name: 'REQPing',
@@ -219,7 +280,8 @@ const rows: MethodInfo[] = [
     ordered: true,
     data: DataShape.Text,
     replyMethod: 'REQPong',
-    summary: 'liveness check: the receiver records the ping and answers with REQPong',
+    dataDoc: '—',
+    summary: 'Liveness check: the receiver records the ping and answers with `REQPong`.',
   },
   {
     name: 'REQPong',
@@ -227,7 +289,7 @@ const rows: MethodInfo[] = [
     defaultKind: 'EventACK',
     ordered: true,
     data: DataShape.Text,
-    summary: 'the answer to REQPing, recorded in a file at the pinging node',
+    summary: 'The answer to `REQPing`, which the pinging node records in a file.',
   },
   {
     name: 'REQOpProcessList',
@@ -235,7 +297,8 @@ const rows: MethodInfo[] = [
     ordered: true,
     data: DataShape.Text,
     replyMethod: 'REQToFileAppend',
-    summary: "list the node's supervised processes (subscribers, publishers, inputs) and their state",
+    dataDoc: '—',
+    summary: "Lists the node's supervised processes (subscribers, publishers, inputs) and their state.",
   },
   {
     name: 'REQOpProcessStart',
@@ -244,7 +307,8 @@ const rows: MethodInfo[] = [
     data: DataShape.Text,
     replyMethod: 'REQToFileAppend',
     args: { min: 1, usage: 'the process as methodArgs[0], e.g. ["subscribers/REQHttpGet"] or ["inputs/readFolder"]' },
-    summary: "start one of the node's processes: a method subscriber or an input",
+    dataDoc: '`[process]`',
+    summary: "Starts one of the node's processes: a method subscriber or an input.",
   },
   {
     name: 'REQOpProcessStop',
@@ -253,7 +317,8 @@ const rows: MethodInfo[] = [
     data: DataShape.Text,
     replyMethod: 'REQToFileAppend',
     args: { min: 1, usage: 'the process as methodArgs[0], e.g. ["subscribers/REQHttpGet"]' },
-    summary: "stop one of the node's processes (it stays stopped until REQOpProcessStart or a restart)",
+    dataDoc: '`[process]`',
+    summary: "Stops one of the node's processes; it stays stopped until `REQOpProcessStart` or a restart.",
   },
   {
     name: 'REQCopySrc',
@@ -267,16 +332,24 @@ const rows: MethodInfo[] = [
       usage:
         '[srcPath, dstNode, dstPath, chunkSize?, maxTotalSeconds?, folderPerm?], e.g. ["./file","ship1","./file-copy","500000","60","0770"]',
     },
-    summary: 'copy a file of this node to another node in SHA-256 checked chunks; resumable; verified at the end',
+    dataDoc: '`[src, dstNode, dstPath, chunkSize?, maxTotalSeconds?, folderPerm?]`',
+    summary: 'Copies a file of this node to another node in SHA-256 checked chunks; resumable; verified at the end.',
   },
   {
     name: 'REQCopyDst',
     defaultKind: 'EventACK',
     ordered: true,
     data: DataShape.Text,
-    summary: 'one chunk (or the final check) of a copy started by REQCopySrc; sent by nodes, not by people',
+    dataDoc: '(sent by nodes)',
+    summary: 'One chunk (or the final check) of a copy started by `REQCopySrc`.',
   },
-];
+] as const satisfies readonly MethodInfo[];
+
+/** The name of a method, as written in messages: one of the rows. */
+export type MethodName = (typeof rows)[number]['name'];
+
+/** Every method, in the order of the rows. */
+export const methodRows: readonly (MethodInfo & { readonly name: MethodName })[] = rows;
 
 /** Every method, by name. */
 export const methodCatalog: ReadonlyMap<string, MethodInfo> = new Map(rows.map((r) => [r.name, r]));
@@ -284,4 +357,14 @@ export const methodCatalog: ReadonlyMap<string, MethodInfo> = new Map(rows.map((
 /** The method's facts, or `undefined` for an unknown name. */
 export function methodInfo(name: string): MethodInfo | undefined {
   return methodCatalog.get(name);
+}
+
+/** Whether `name` is a method of the table. */
+export function isMethodName(name: string): name is MethodName {
+  return methodCatalog.has(name);
+}
+
+/** The names of the methods whose row has `property` set, in the order of the rows (e.g. the liveness methods). */
+export function methodsWhere(property: 'errorReport' | 'liveness' | 'offersKey' | 'meansNoReply'): MethodName[] {
+  return rows.filter((r: MethodInfo) => r[property] === true).map((r) => r.name);
 }
