@@ -150,7 +150,11 @@ describe('expiry by age: ttl and deadline', { timeout: 300_000 }, () => {
     const nc: NatsConnection = await connect({ servers: server.url });
     try {
       const seen: Record<string, unknown>[] = [];
-      nc.subscribe(`${shipName}.CommandACK.CLICommand`, { callback: (_e, m) => seen.push(m.json()) });
+      nc.subscribe(`${shipName}.CommandACK.CLICommand`, {
+        callback: (_e, m) => {
+          seen.push(m.json());
+        },
+      });
       await nc.flush();
       const r = await steward(['send', '--toNode', shipName, '--ttl', '60', '--', 'echo', 'within-ttl'], central.folder);
       assert.equal(r.code, 0, show(r));
