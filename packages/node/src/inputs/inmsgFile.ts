@@ -10,17 +10,16 @@
  * sent twice and nothing is lost.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { appendFile, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { parseInmsg, parseMessageSpec, ValidationError } from '@steward/core';
-import { FailureKind } from '../node/errorKernel.js';
 import { CoalescingRunner } from './coalescingRunner.js';
-import type { NodeServices, SpecSubmission } from '../node/services.js';
+import { keepRejected, readInmsgText } from './inmsgEntries.js';
+import type { NodeServices } from '../node/services.js';
+
+export { rejectedFileName } from './inmsgEntries.js';
 
 /** The input file's name, in the node folder. */
 export const inmsgFileName = 'inmsg.txt';
-/** Where rejected entries are kept, in the node folder. */
-export const rejectedFileName = 'inmsg.rejected.txt';
 
 const pollMs = 1000;
 const settleMs = 50;
@@ -95,25 +94,7 @@ export class InmsgWatcher {
   private async processFile(path: string): Promise<void> {
     const name = basename(path);
     const raw = await readFile(path, 'utf8');
-    // Lines starting with '#' are comments (inmsg.rejected.txt uses them for the reasons).
-    const content = raw.replace(/^#.*$/gm, '');
-    const { entries, failures } = parseInmsg(content);
-    const valid: SpecSubmission[] = [];
-    const rejected: { where: string; reason: string; text: string }[] = [];
-    for (const f of failures) {
-      rejected.push({ where: `value ${f.valueIndex + 1} (line ${f.line})`, reason: f.reason, text: f.text });
-    }
-    for (const e of entries) {
-      const where = `value ${e.valueIndex + 1}, entry ${e.entryIndex + 1} (line ${e.line})`;
-      try {
-        const { spec, warnings } = parseMessageSpec(e.value);
-        for (const w of warnings) this.s.log.warn(`${inmsgFileName} ${where}: ${w}`);
-        valid.push({ spec, sourceKey: `inmsg:${name}:${e.valueIndex}:${e.entryIndex}`, source: inmsgFileName });
-      } catch (err) {
-        const reason = err instanceof ValidationError ? err.message : String(err);
-        rejected.push({ where, reason, text: e.text });
-      }
-    }
+    const { valid, rejected } = readInmsgText(this.s, raw, { label: inmsgFileName, keyPrefix: `inmsg:${name}`, source: inmsgFileName });
     // Journal first: the file is only deleted once every valid message is durable.
     const results = await this.s.submit(valid);
     results.forEach((r, i) => {
@@ -123,25 +104,7 @@ export class InmsgWatcher {
           subject: `${valid[i]!.spec.toNode}.${valid[i]!.spec.commandOrEvent}.${valid[i]!.spec.method}`,
         });
     });
-    if (rejected.length > 0) {
-      const time = new Date().toISOString();
-      const block = rejected
-        .map((r) => `# ${time} ${inmsgFileName} ${r.where}: ${r.reason.replace(/\n/g, ' ')}\n${wrapAsArray(r.text)}\n`)
-        .join('');
-      await appendFile(join(this.s.config.nodeFolder, rejectedFileName), block);
-      for (const r of rejected) {
-        this.s.errors.report({
-          kind: FailureKind.BadInput,
-          text: `${inmsgFileName} ${r.where} rejected: ${r.reason}; kept in ${rejectedFileName}`,
-        });
-      }
-    }
+    await keepRejected(this.s, inmsgFileName, rejected);
     await unlink(path);
   }
-}
-
-/** Rejected array elements are written as one-element arrays, so the fixed file can be appended to inmsg.txt again. */
-function wrapAsArray(text: string): string {
-  const t = text.trim();
-  return t.startsWith('{') ? `[${t}]` : t;
 }

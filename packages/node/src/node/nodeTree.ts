@@ -6,7 +6,7 @@
  * ├── broker        local nats-server, only when this node started one
  * ├── subscribers   (supervisor) one subscriber per method this node accepts
  * ├── publishers    (supervisor) publishers/gNN groups, one publisher per subject with work, on demand
- * ├── inputs        (supervisor) inmsg.txt watcher, read folder watcher, socket API
+ * ├── inputs        (supervisor) startup/ messages, inmsg.txt watcher, read folder watcher, socket API
  * ├── hello         periodic SayHello to central
  * ├── housekeeping  wakes publishers of unfinished subjects, prunes the journal
  * ├── metrics       Prometheus endpoint
@@ -24,6 +24,7 @@ import { publisherGroupIds, publisherGroupOf } from '../delivery/publisherGroups
 import { Subscriber } from '../execution/subscriber.js';
 import { InmsgWatcher } from '../inputs/inmsgFile.js';
 import { ReadFolderWatcher } from '../inputs/readFolder.js';
+import { StartupFolder, type StartupRun } from '../inputs/startupFolder.js';
 import { inspectorChild } from '../inspector/inspectorProcess.js';
 import type { LiveModel } from '../inspector/liveModel.js';
 import { methodHandlers } from '../methods/index.js';
@@ -150,10 +151,20 @@ export function nodeTree(o: NodeTreeOptions): NodeTree {
   return { children, publisherLogic, policy };
 }
 
-/** The children of the `inputs` supervisor: the inmsg.txt watcher, the read folder watcher, the socket API. */
+/** The children of the `inputs` supervisor: the startup/ folder, the inmsg.txt watcher, the read folder watcher, the socket API. */
 function inputs(s: NodeServices, onSocketTried: () => void): ChildSpec[] {
   const c = s.config;
+  // One per node start: a restart of the startup process within it sends nothing again.
+  const startup: StartupRun = { key: String(Date.now()), done: false };
   return [
+    {
+      id: 'startup',
+      logic: processLogic<undefined>(async () => {
+        const f = new StartupFolder(s, startup);
+        await f.start();
+        return f;
+      }),
+    },
     {
       id: 'inmsgFile',
       logic: processLogic<undefined>(async ({ fail }) => {
