@@ -71,7 +71,9 @@ export async function runWatch(a: WatchArgs, io: ClientIO = processIO(), stop?: 
     };
     const onResponse = (r: SocketResponse) => {
       if (r.type === 'watching') {
-        if (!json && io.stderr.isTTY === true) io.stderr.write(`watching node ${r.node}; Ctrl-C to stop\n`);
+        // A script knows from this line on that no event is missed; a person is told how to stop.
+        if (json) write(JSON.stringify({ ...r, reqId: undefined }));
+        else io.stderr.write(`watching node ${r.node}; Ctrl-C to stop\n`);
       } else if (r.type === 'event' || r.type === 'dropped') {
         // The reqId is this connection's business, not the reader's.
         write(json ? JSON.stringify({ ...r, reqId: undefined }) : humanLine(r));
