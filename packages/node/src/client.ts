@@ -5,7 +5,23 @@
  * XState actors, winston, prom-client), so `steward send`, `status`, `jobs`,
  * `nodes`, `keys` and `acl` start in about half the time of `steward start`.
  */
-export { defaultConfig, type NodeConfig } from './node/config.js';
+export { defaultConfig, parseConfig, validateConfig, configProblems, type NodeConfig } from './node/config.js';
+export {
+  configSchema,
+  startOnlyOptions,
+  crossRules,
+  startFlags,
+  envNameOf,
+  kebabOf,
+  toInspectAddress,
+  OptionSection,
+  type OptionSpec,
+  type FlagContext,
+  type ConfigKey,
+  type CrossRule,
+  type StartFlag,
+} from './node/configSchema.js';
+export type { Check } from './node/configChecks.js';
 export { ConfigError } from './errors.js';
 export { stewardVersion } from './version.js';
 export {

@@ -31,3 +31,11 @@ export class ConfigError extends StewardError {
     this.name = 'ConfigError';
   }
 }
+
+/** A page of the docs lacks the markers of a block generated from the configuration schema. */
+export class FlagDocMarkerError extends StewardError {
+  constructor(block: string, options?: ErrorOptions) {
+    super(`no <!-- ${block}:begin --> ... <!-- ${block}:end --> markers`, options);
+    this.name = 'FlagDocMarkerError';
+  }
+}

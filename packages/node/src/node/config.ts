@@ -1,206 +1,148 @@
 /**
- * The configuration of one node: every option `steward start` accepts, with
- * its default. The CLI fills it from flags, environment and a config file.
+ * The configuration of one node, derived from its schema (configSchema.ts):
+ * the defaults, the validation `StewardNode` runs before it starts, and the
+ * parsing of raw values (flags, `STEWARD_*` variables, `steward.json`) that
+ * the CLI uses. Every problem is reported at once, each naming its option.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { shown } from './configChecks.js';
+import { configSchema, crossRules, type ConfigKey, type NodeConfig, type OptionSpec } from './configSchema.js';
 
-/** Options of one steward node. */
-export interface NodeConfig {
-  /** The node's unique name (`--node`). */
-  node: string;
-  /** The node's folder: inmsg.txt lives here. @defaultValue the current directory */
-  nodeFolder: string;
-  /** Where received files are written. @defaultValue `<nodeFolder>/data` */
-  dataFolder: string;
-  /** The journal file. @defaultValue `<nodeFolder>/state/journal.db` */
-  journalPath: string;
-  /** The audit log (JSON lines). @defaultValue `<nodeFolder>/state/audit.log` */
-  auditPath: string;
-  /**
-   * NATS server addresses (`host:port` or `nats://host:port`), comma-separated
-   * in flags. Empty: use 127.0.0.1:4222, starting a local nats-server there
-   * when nothing listens. @defaultValue []
-   */
-  brokerAddresses: string[];
-  /** The node that receives ErrorLog messages and SayHello. @defaultValue 'central' */
-  centralNodeName: string;
-  /** Whether this node is the central error logger (receives ErrorLog). @defaultValue false */
-  centralErrorLogger: boolean;
-  /** ACK timeout in seconds for messages that do not set one. @defaultValue 10 */
-  defaultMessageTimeout: number;
-  /** Resends for messages that do not set `retries`; -1 = forever. @defaultValue 1 */
-  defaultMessageRetries: number;
-  /** Method timeout in seconds for messages that do not set one; -1 = none. @defaultValue 10 */
-  defaultMethodTimeout: number;
-  /** ACK timeout of ErrorLog messages sent to central. @defaultValue 10 */
-  errorMessageTimeout: number;
-  /** Retries of ErrorLog messages sent to central. @defaultValue 3 */
-  errorMessageRetries: number;
-  /** `host:port` of the Prometheus endpoint; empty or `off` disables it. @defaultValue '127.0.0.1:2112' */
-  promHostAndPort: string;
-  /** Port of the Node.js inspector for profiling (loopback); 0 = off. @defaultValue 0 */
-  profilingPort: number;
-  /**
-   * `host:port` of the live actor inspector page (`--inspect`); empty = off.
-   * `--inspect` alone means 127.0.0.1:2113. @defaultValue ''
-   */
-  inspect: string;
-  /**
-   * Token the inspector requires on every request. Empty: a random token,
-   * generated once and kept mode 0600 in `<nodeFolder>/state/inspect.token`.
-   * `none`: no token (a warning is logged; keep it on loopback then). @defaultValue ''
-   */
-  inspectToken: string;
-  /**
-   * Forward actor events to Stately's inspector: `sky`, or a `ws://` URL of a
-   * WebSocket inspector; empty = off. @defaultValue ''
-   */
-  inspectStately: string;
-  /** Seconds between SayHello messages to central; 0 = never. @defaultValue 30 */
-  sayHelloInterval: number;
-  /** Seconds an idle publisher lives before it is stopped. @defaultValue 10 */
-  keepPublishersAliveFor: number;
-  /** Restarts of one child allowed within {@link NodeConfig.restartPeriod} before escalating. @defaultValue 5 */
-  restartIntensity: number;
-  /** Seconds of the restart-intensity window. @defaultValue 60 */
-  restartPeriod: number;
-  /** Journal durability: `full` survives power loss, `normal` only a killed process. @defaultValue 'full' */
-  journalSync: 'full' | 'normal';
-  /** Days finished messages are kept in the journal (and duplicates recognised). @defaultValue 7 */
-  journalRetentionDays: number;
-  /** Concurrent executions of a NOSEQ method, and deliveries on a NOSEQ subject. @defaultValue 64 */
-  noseqConcurrency: number;
-  /**
-   * Messages in flight at once on an ordered subject (pipelined delivery;
-   * the receiver still runs them one at a time, in order). 1 = stop-and-wait. @defaultValue 64
-   */
-  orderedWindow: number;
-  /** Log level: error, warn, info, debug. @defaultValue 'info' */
-  logLevel: string;
-  /** Start a local nats-server when no broker is given and none listens on 127.0.0.1:4222. @defaultValue true */
-  embeddedBroker: boolean;
-  /**
-   * The read folder: JSON or YAML files put here are sent as messages, then
-   * removed. Empty: no read folder. @defaultValue `<nodeFolder>/readfolder`
-   */
-  readFolder: string;
-  /**
-   * Absolute folders that a reply with an absolute `directory`, or a copy,
-   * may write under, besides the data folder (replies) and the node folder
-   * (copies). @defaultValue []
-   */
-  allowedWriteRoots: string[];
-  /**
-   * The local API socket (`steward send`, `status`, `jobs`, `nodes`). Empty:
-   * `$XDG_RUNTIME_DIR/steward/<node>.sock` when that directory is usable (with
-   * a `steward.sock` symlink in the node folder), else `<nodeFolder>/steward.sock`;
-   * `off` disables the socket. @defaultValue ''
-   */
-  socketPath: string;
-  /** CA certificate file (PEM) the broker's TLS certificate must chain to; set to use TLS. @defaultValue '' */
-  brokerTlsCa: string;
-  /** Client certificate file (PEM) for TLS client authentication. @defaultValue '' */
-  brokerTlsCert: string;
-  /** Private key file (PEM) of {@link NodeConfig.brokerTlsCert}. @defaultValue '' */
-  brokerTlsKey: string;
-  /** Broker user name (with {@link NodeConfig.brokerPassword}). @defaultValue '' */
-  brokerUser: string;
-  /** Broker password. Never logged. Prefer the environment variable STEWARD_BROKER_PASSWORD. @defaultValue '' */
-  brokerPassword: string;
-  /** Broker token. Never logged. @defaultValue '' */
-  brokerToken: string;
-  /** File holding the node's NATS nkey seed (`SU...`). @defaultValue '' */
-  brokerNkeySeedFile: string;
-  /** NATS `.creds` file (JWT + nkey seed). @defaultValue '' */
-  brokerCredsFile: string;
-  /**
-   * Run nothing whose ed25519 signature does not verify against a key this
-   * node trusts (keys approved at central and pushed to every node), and take
-   * no ACK that the target did not sign. On by default: a node that runs
-   * commands as root acts only on authority it can prove. @defaultValue true
-   */
-  enableSignatureCheck: boolean;
-  /**
-   * Deny every received message no ACL rule allows (the ACL is written at
-   * central with `steward acl` and pushed with the key set). Use it with
-   * {@link NodeConfig.enableSignatureCheck}, or the sender's name is not proven.
-   * Until an ACL is set, the policy is "central may call every method on
-   * every node" (see security/nodeSecurity.ts). @defaultValue true
-   */
-  enableAclCheck: boolean;
-  /**
-   * Central's public key (base64, as printed by `steward keys show`). Empty:
-   * trust the key of the first key set received from central (trust on first use). @defaultValue ''
-   */
-  centralPublicKey: string;
-  /**
-   * Seconds a sent message stays valid: each send (first try or resend) is
-   * stamped `expiresAt` = now + this, and receivers refuse it afterwards.
-   * Must be shorter than the journal retention, so a replay is refused either
-   * as a duplicate or as expired. @defaultValue 3600
-   */
-  messageMaxAge: number;
-  /** Seconds between the key-set pushes of central to every node (central only). @defaultValue 30 */
-  keysPushInterval: number;
-  /** Largest payload accepted from the broker, in bytes. @defaultValue 8388608 */
-  maxPayloadBytes: number;
-  /**
-   * A group (name or id) that may read what the node writes: its folders
-   * become 2750 and its files 0640, in that group. Empty: owner only
-   * (folders 0700, files 0600). @defaultValue ''
-   */
-  fileGroup: string;
+export type { NodeConfig } from './configSchema.js';
+
+const entries = Object.entries(configSchema) as [ConfigKey, OptionSpec<unknown>][];
+
+/** How an error names an option: its flag, and the configuration key when that differs (`--brokerAddress (brokerAddresses)`). */
+function label(key: ConfigKey, spec: OptionSpec<unknown>): string {
+  return spec.flag && spec.flag !== key ? `--${spec.flag} (${key})` : `--${key}`;
+}
+
+function defaultOf(spec: OptionSpec<unknown>, nodeFolder: string): unknown {
+  // A fresh array each time: a caller that pushes to one config's list does not change the next default.
+  const d = typeof spec.default === 'function' ? (spec.default as (folder: string) => unknown)(nodeFolder) : spec.default;
+  return Array.isArray(d) ? [...(d as unknown[])] : d;
 }
 
 /** The defaults of every option, for a node named `node` in `nodeFolder`. */
 export function defaultConfig(node: string, nodeFolder = process.cwd()): NodeConfig {
   const folder = resolve(nodeFolder);
-  return {
-    node,
-    nodeFolder: folder,
-    dataFolder: join(folder, 'data'),
-    journalPath: join(folder, 'state', 'journal.db'),
-    auditPath: join(folder, 'state', 'audit.log'),
-    brokerAddresses: [],
-    centralNodeName: 'central',
-    centralErrorLogger: false,
-    defaultMessageTimeout: 10,
-    defaultMessageRetries: 1,
-    defaultMethodTimeout: 10,
-    errorMessageTimeout: 10,
-    errorMessageRetries: 3,
-    promHostAndPort: '127.0.0.1:2112',
-    profilingPort: 0,
-    inspect: '',
-    inspectToken: '',
-    inspectStately: '',
-    sayHelloInterval: 30,
-    keepPublishersAliveFor: 10,
-    restartIntensity: 5,
-    restartPeriod: 60,
-    journalSync: 'full',
-    journalRetentionDays: 7,
-    noseqConcurrency: 64,
-    orderedWindow: 64,
-    logLevel: 'info',
-    embeddedBroker: true,
-    readFolder: join(folder, 'readfolder'),
-    allowedWriteRoots: [],
-    socketPath: '',
-    brokerTlsCa: '',
-    brokerTlsCert: '',
-    brokerTlsKey: '',
-    brokerUser: '',
-    brokerPassword: '',
-    brokerToken: '',
-    brokerNkeySeedFile: '',
-    brokerCredsFile: '',
-    enableSignatureCheck: true,
-    enableAclCheck: true,
-    centralPublicKey: '',
-    messageMaxAge: 3600,
-    keysPushInterval: 30,
-    maxPayloadBytes: 8 * 1024 * 1024,
-    fileGroup: '',
-  };
+  const config = Object.fromEntries(entries.map(([key, spec]) => [key, defaultOf(spec, folder)])) as NodeConfig;
+  return { ...config, node, nodeFolder: folder };
+}
+
+/** What is wrong with the type of `value` for `spec`, as "must be …"; undefined when it fits. */
+function typeProblem(spec: OptionSpec<unknown>, value: unknown): string | undefined {
+  switch (spec.type) {
+    case 'list':
+      return Array.isArray(value) && value.every((x) => typeof x === 'string') ? undefined : 'must be a list of strings';
+    case 'string':
+      if (typeof value !== 'string') return 'must be a string';
+      return spec.choices && !spec.choices.includes(value) ? `must be one of ${spec.choices.map(shown).join(', ')}` : undefined;
+    default:
+      return typeof value === spec.type ? undefined : `must be a ${spec.type}`;
+  }
+}
+
+/**
+ * Every problem of `config`, one line each, naming the option and the
+ * reason (`--orderedWindow must be a whole number ≥ 1, got 0`). Empty when
+ * the configuration is valid.
+ */
+export function configProblems(config: unknown): string[] {
+  if (typeof config !== 'object' || config === null || Array.isArray(config))
+    return [`the configuration must be an object, got ${shown(config)}`];
+  const c = config as Record<string, unknown>;
+  const problems: string[] = [];
+  let typesOk = true;
+  for (const [key, spec] of entries) {
+    const value = c[key];
+    const wrongType = typeProblem(spec, value);
+    if (wrongType) {
+      typesOk = false;
+      problems.push(`${label(key, spec)} ${wrongType}, got ${value === undefined ? 'nothing' : shown(value)}`);
+      continue;
+    }
+    if (spec.required && value === '') {
+      problems.push(`${label(key, spec)} is required: ${spec.help}`);
+      continue;
+    }
+    for (const check of spec.checks ?? []) {
+      const p = check.problem(value);
+      if (p) problems.push(`${label(key, spec)} ${p}`);
+    }
+  }
+  for (const key of Object.keys(c)) if (!(key in configSchema)) problems.push(`unknown option ${shown(key)}`);
+  // Rules between options read typed values: only once every value has its type.
+  if (typesOk) for (const rule of crossRules) problems.push(...[rule.problem(c as NodeConfig)].filter((p) => p !== undefined));
+  return problems;
+}
+
+/**
+ * Checks a whole configuration.
+ *
+ * @throws {@link ConfigError} listing every problem, one per line.
+ */
+export function validateConfig(config: unknown): asserts config is NodeConfig {
+  const problems = configProblems(config);
+  if (problems.length) throw new ConfigError(problems.join('\n'));
+}
+
+/** A raw value (from a flag, the environment or a JSON file) as the type `spec` reads, or the reason it is not one. */
+function coerce(spec: OptionSpec<unknown>, raw: unknown): { value: unknown } | { problem: string } {
+  switch (spec.type) {
+    case 'list': {
+      const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : undefined;
+      if (!items || !items.every((x) => typeof x === 'string'))
+        return { problem: `must be a comma-separated list (or a JSON array of strings), got ${shown(raw)}` };
+      return { value: items.map((x) => x.trim()).filter((x) => x !== '') };
+    }
+    case 'number':
+      if (typeof raw === 'number') return { value: raw };
+      if (typeof raw === 'string' && raw.trim() !== '' && Number.isFinite(Number(raw))) return { value: Number(raw) };
+      return { problem: `must be a number, got ${shown(raw)}` };
+    case 'boolean':
+      if (typeof raw === 'boolean') return { value: raw };
+      if (raw === 'true' || raw === 'false') return { value: raw === 'true' };
+      return { problem: `must be true or false, got ${shown(raw)}` };
+    default:
+      if (typeof raw === 'string') return { value: raw };
+      if (typeof raw === 'number' || typeof raw === 'boolean') return { value: String(raw) };
+      return { problem: `must be a string, got ${shown(raw)}` };
+  }
+}
+
+/**
+ * A node configuration from raw option values keyed by flag
+ * (`brokerAddress: "a:1,b:2"`), as yargs, the environment or `steward.json`
+ * give them: absent options take their defaults, relative paths are resolved
+ * against the node folder, then the result is validated. Other keys (yargs'
+ * `_`, `$0`, kebab-case copies, `steward start`-only options) are ignored.
+ *
+ * @throws {@link ConfigError} listing every problem, one per line.
+ */
+export function parseConfig(raw: Readonly<Record<string, unknown>>): NodeConfig {
+  const folderRaw = raw.nodeFolder;
+  const nodeFolder = resolve(typeof folderRaw === 'string' ? folderRaw : process.cwd());
+  const problems: string[] = [];
+  const config: Record<string, unknown> = {};
+  for (const [key, spec] of entries) {
+    const given = raw[spec.flag ?? key];
+    const dflt = defaultOf(spec, nodeFolder);
+    if (given === undefined) {
+      config[key] = dflt;
+      continue;
+    }
+    const c = coerce(spec, given);
+    if ('problem' in c) {
+      problems.push(`${label(key, spec)} ${c.problem}`);
+      config[key] = dflt;
+      continue;
+    }
+    config[key] = spec.fromFlag ? spec.fromFlag(c.value, { nodeFolder, default: dflt }) : c.value;
+  }
+  config.nodeFolder = nodeFolder;
+  problems.push(...configProblems(config));
+  if (problems.length) throw new ConfigError(problems.join('\n'));
+  return config as NodeConfig;
 }

@@ -24,7 +24,7 @@ import { AckInbox } from '../transport/ackInbox.js';
 import type { BrokerConnection } from '../transport/brokerConnection.js';
 import { stewardVersion } from '../version.js';
 import { chooseBroker, connectBroker, warnIfOpenBroker } from './brokerChoice.js';
-import type { NodeConfig } from './config.js';
+import { validateConfig, type NodeConfig } from './config.js';
 import { ErrorKernel, FailureKind } from './errorKernel.js';
 import { forwardErrorsToCentral } from './errorForwarding.js';
 import { acceptedMethods, nodeTree, startableChild, startPublishers, type NodeTree, type RootActor } from './nodeTree.js';
@@ -39,7 +39,7 @@ export const EXIT_ESCALATED = 70;
 export interface StewardNodeOptions {
   /** A logger to use instead of the default console logger. */
   logger?: Logger;
-  /** Log format of the default logger (`auto`: text on a terminal, else JSON). @defaultValue 'text' */
+  /** Log format of the default logger, instead of {@link NodeConfig.logFormat}. */
   logFormat?: LogFormat;
 }
 
@@ -61,11 +61,17 @@ export class StewardNode {
   /** Resolves with the exit code when the node stops (0, or {@link EXIT_ESCALATED}). */
   readonly exited: Promise<number>;
 
+  /**
+   * @param config - the node's configuration; checked against its schema (configSchema.ts)
+   * @throws {@link ConfigError} listing every problem of `config`, one per line, each naming its option
+   */
   constructor(
     readonly config: NodeConfig,
     opts: StewardNodeOptions = {},
   ) {
-    this.log = opts.logger ?? createLogger({ node: config.node, level: config.logLevel, format: opts.logFormat ?? 'text' });
+    // Refused here, not at first use: a node that cannot run as configured must not half-start.
+    validateConfig(config);
+    this.log = opts.logger ?? createLogger({ node: config.node, level: config.logLevel, format: opts.logFormat ?? config.logFormat });
     this.exited = new Promise((r) => (this.resolveExit = r));
   }
 
