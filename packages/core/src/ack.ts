@@ -5,6 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { ValidationError } from './errors.js';
+import { decodeValue, encodeText, shouldCompress, type EncodedValue } from './payloadEncoding.js';
 import { SIGNATURE_FIELD, signMessage, verifyMessage } from './signing.js';
 
 /** The outcome a receiver reports for a message. */
@@ -23,6 +24,8 @@ export const ResultStatus = {
   Interrupted: 'interrupted',
   /** The message was refused before running (invalid, not allowed). */
   Rejected: 'rejected',
+  /** Its sender cancelled it (`steward cancel`): stopped while running (its process tree killed), or never run. */
+  Cancelled: 'cancelled',
 } as const;
 /** The outcome a receiver reports for a message. */
 export type ResultStatus = (typeof ResultStatus)[keyof typeof ResultStatus];
@@ -68,15 +71,34 @@ export function parseAckReply(raw: unknown): AckReply {
   if (typeof o.id !== 'string') problems.push({ field: 'id', reason: 'must be a string' });
   if (typeof o.node !== 'string') problems.push({ field: 'node', reason: 'must be a string' });
   if (typeof o.status !== 'string' || !statuses.has(o.status)) problems.push({ field: 'status', reason: 'is not a known status' });
-  if (o.output !== undefined && typeof o.output !== 'string') problems.push({ field: 'output', reason: 'must be a string' });
+  let output = o.output;
+  // A large output travels compressed (see payloadEncoding.ts); a bad encoding is a malformed ACK.
+  if (typeof output === 'object' && output !== null) {
+    try {
+      output = decodeValue(output, 'output');
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      problems.push(...err.problems);
+      output = undefined;
+    }
+  } else if (output !== undefined && typeof output !== 'string') problems.push({ field: 'output', reason: 'must be a string' });
   if (o.error !== undefined && typeof o.error !== 'string') problems.push({ field: 'error', reason: 'must be a string' });
   if (problems.length) throw new ValidationError(problems);
   const reply: AckReply = { id: o.id as string, node: o.node as string, status: o.status as ResultStatus };
-  if (typeof o.output === 'string') reply.output = o.output;
+  if (typeof output === 'string') reply.output = output;
   if (typeof o.error === 'string') reply.error = o.error;
   if (typeof o.exitCode === 'number' || o.exitCode === null) reply.exitCode = o.exitCode;
   if (o.duplicate === true) reply.duplicate = true;
   return reply;
+}
+
+/** An ACK body as it travels: its output compressed when large (see payloadEncoding.ts). */
+export type WireAck = Omit<AckReply, 'output'> & { output?: string | EncodedValue };
+
+/** The wire form of `reply`: `reply` itself when its output is small. */
+export function encodeAck(reply: AckReply): WireAck {
+  if (reply.output === undefined || reply.output.length <= 1024 || !shouldCompress(Buffer.byteLength(reply.output))) return reply;
+  return { ...reply, output: encodeText(reply.output) };
 }
 
 /**
@@ -92,7 +114,7 @@ const ackDomainField = 'signedAs';
  * (ed25519, base64) over its canonical JSON, so the sender can tell the
  * target's own answer from one that any client on the broker made up.
  */
-export function signAck(reply: AckReply, privateKey: KeyObject): AckReply & { signature: string } {
+export function signAck<T extends WireAck>(reply: T, privateKey: KeyObject): T & { signature: string } {
   return { ...reply, signature: signMessage({ ...reply, [ackDomainField]: ackSignatureDomain }, privateKey) };
 }
 

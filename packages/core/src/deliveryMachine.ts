@@ -7,6 +7,10 @@
  *                  └─error→ retryWait   awaitingAck ─ackTimeout→ retryWait
  *                retryWait ─retryDelay→ sending  (or → expired (final) when retries are used up)
  * queued, retryWait ─DEADLINE→ expired   (the message's deadline passed: never sent again)
+ * queued, retryWait ─CANCEL→ cancelled (final)   (steward cancel: never sent again)
+ * sending, awaitingAck ─CANCEL→ (noted: the receiver is told, its ACK ends it;
+ *                               no ACK → cancelled instead of a resend)
+ * sending, awaitingAck, retryWait ─ACK "cancelled"→ cancelled
  * ```
  *
  * The machine is pure: the I/O (publishing on NATS) is the `publish` actor,
@@ -59,6 +63,10 @@ export interface DeliveryContext {
   deadlinePassed: boolean;
   /** Whether it was given up because of its deadline. */
   expiredByDeadline: boolean;
+  /** Whether a `CANCEL` came: no further attempt. */
+  cancelRequested: boolean;
+  /** Whether it ended cancelled (withdrawn here, or cancelled by the receiver). */
+  cancelled: boolean;
   reply?: AckReply;
   lastError?: string;
 }
@@ -76,11 +84,18 @@ export type DeliveryEvent =
    * An attempt already on its way is still answered (or times out) first;
    * `unsent` says the current attempt was not published after all.
    */
-  | { type: 'DEADLINE'; unsent?: boolean };
+  | { type: 'DEADLINE'; unsent?: boolean }
+  /**
+   * The operator cancelled it (`steward cancel`). Queued or waiting to
+   * resend: cancelled now, never sent again. An attempt on its way is
+   * answered (the receiver is told to cancel it) or, unanswered, not
+   * resent. `unsent` says the current attempt was not published after all.
+   */
+  | { type: 'CANCEL'; unsent?: boolean };
 
 /** What a finished delivery outputs. */
 export interface DeliveryOutput {
-  status: 'delivered' | 'expired';
+  status: 'delivered' | 'expired' | 'cancelled';
   attempts: number;
   /** Expired because its deadline passed (not because its retries were used up). */
   deadlinePassed?: boolean;
@@ -98,6 +113,12 @@ export interface PublishInput {
 export function canRetry(attempts: number, retries: number): boolean {
   return retries === RETRY_FOREVER || attempts <= retries;
 }
+
+/** An ACK ends the delivery: `cancelled` when the receiver says it cancelled the message. */
+const ackTransitions = [
+  { guard: 'ackCancelled' as const, target: 'cancelled' as const, actions: 'storeReply' as const },
+  { target: 'delivered' as const, actions: 'storeReply' as const },
+];
 
 /** The delivery machine. Provide `actors.publish` before use. */
 export const deliveryMachine = setup({
@@ -120,11 +141,14 @@ export const deliveryMachine = setup({
     canRetry: ({ context }) => canRetry(context.attempts - context.answered, context.retries),
     deadlinePassed: ({ context }) => context.deadlinePassed,
     nobodyListened: ({ context }) => context.lastError === 'no responders',
-    unsent: ({ event }) => event.type === 'DEADLINE' && event.unsent === true,
+    unsent: ({ event }) => (event.type === 'DEADLINE' || event.type === 'CANCEL') && event.unsent === true,
+    cancelRequested: ({ context }) => context.cancelRequested,
+    ackCancelled: ({ event }) => event.type === 'ACK' && event.reply.status === 'cancelled',
   },
   actions: {
     storeReply: assign({ reply: ({ event }) => (event.type === 'ACK' ? event.reply : undefined) }),
     noteDeadline: assign({ deadlinePassed: true }),
+    noteCancel: assign({ cancelRequested: true }),
     expireByDeadline: assign({
       deadlinePassed: true,
       expiredByDeadline: true,
@@ -145,13 +169,21 @@ export const deliveryMachine = setup({
     publishFailed: false,
     deadlinePassed: false,
     expiredByDeadline: false,
+    cancelRequested: false,
+    cancelled: false,
   }),
   initial: 'queued',
   // Wherever a state does not say otherwise, a passed deadline only forbids further attempts.
   on: { DEADLINE: { actions: 'noteDeadline' } },
   output: ({ context }) => {
     const out: DeliveryOutput = {
-      status: context.reply ? 'delivered' : context.wantsAck || context.expiredByDeadline ? 'expired' : 'delivered',
+      status: context.cancelled
+        ? 'cancelled'
+        : context.reply
+          ? 'delivered'
+          : context.wantsAck || context.expiredByDeadline
+            ? 'expired'
+            : 'delivered',
       attempts: context.attempts,
     };
     if (context.expiredByDeadline) out.deadlinePassed = true;
@@ -161,7 +193,7 @@ export const deliveryMachine = setup({
   },
   states: {
     queued: {
-      on: { SEND: 'sending', DEADLINE: { target: 'expired', actions: 'expireByDeadline' } },
+      on: { SEND: 'sending', DEADLINE: { target: 'expired', actions: 'expireByDeadline' }, CANCEL: 'cancelled' },
     },
     sending: {
       entry: assign({ attempts: ({ context }) => context.attempts + 1, publishFailed: false }),
@@ -178,7 +210,12 @@ export const deliveryMachine = setup({
         },
       },
       on: {
-        ACK: { target: 'delivered', actions: 'storeReply' },
+        ACK: ackTransitions,
+        // The publisher found it cancelled before it published: this attempt never happened.
+        CANCEL: [
+          { guard: 'unsent', target: 'cancelled', actions: assign({ attempts: ({ context }) => context.attempts - 1 }) },
+          { actions: 'noteCancel' },
+        ],
         // The publisher found the deadline passed before it published: this attempt never happened.
         DEADLINE: [
           {
@@ -203,10 +240,14 @@ export const deliveryMachine = setup({
         },
       },
       on: {
-        ACK: { target: 'delivered', actions: 'storeReply' },
+        ACK: ackTransitions,
+        // The receiver is told to cancel it (a Cancel message): its answer to this attempt ends the delivery.
+        CANCEL: { actions: 'noteCancel' },
         // Nobody listens: still wait out the ACK timeout, so an offline node
         // is retried at the same pace as a slow one.
         NO_RESPONDERS: [
+          // Nobody got it, and it is cancelled: no resend, nothing to wait for.
+          { guard: 'cancelRequested', target: 'cancelled', actions: assign({ lastError: 'no responders' }) },
           // Nobody got it, and it may not be sent again: no need to wait out the ACK timeout.
           { guard: 'deadlinePassed', target: 'expired', actions: [assign({ lastError: 'no responders' }), 'expireByDeadline'] },
           { actions: assign({ lastError: 'no responders' }) },
@@ -225,6 +266,7 @@ export const deliveryMachine = setup({
       states: {
         deciding: {
           always: [
+            { guard: 'cancelRequested', target: '#delivery.cancelled' },
             { guard: 'deadlinePassed', target: '#delivery.expired', actions: 'expireByDeadline' },
             { guard: 'canRetry', target: 'waiting' },
             { target: '#delivery.expired' },
@@ -235,12 +277,14 @@ export const deliveryMachine = setup({
         },
       },
       on: {
-        ACK: { target: 'delivered', actions: 'storeReply' },
+        ACK: ackTransitions,
         DEADLINE: { target: 'expired', actions: 'expireByDeadline' },
+        CANCEL: 'cancelled',
       },
     },
     delivered: { type: 'final' },
     expired: { type: 'final' },
+    cancelled: { type: 'final', entry: assign({ cancelled: true }) },
   },
 });
 

@@ -6,6 +6,8 @@
  *          └→ running ─ok→ succeeded ─→ replying
  *                     ─fail→ failed ─→ replying
  *                     ─methodTimeout→ timedOut ─→ replying
+ *                     ─CANCEL→ cancelled ─→ replying
+ * received ─(cancelled before it ran)→ cancelled
  * ```
  *
  * Duplicates (an id already in the inbox) never reach this machine: the
@@ -24,7 +26,17 @@ export interface ExecutionInput {
   methodTimeoutMs: number;
   /** Why the message is refused before it runs; undefined when it may run. */
   rejectReason?: string;
+  /** Why it is cancelled before it runs (its sender cancelled it while it waited its turn); undefined when it may run. */
+  cancelReason?: string;
 }
+
+/** Events the execution machine accepts. */
+export type ExecutionEvent =
+  /**
+   * Its sender cancelled it (`steward cancel`): a running method is stopped
+   * (its abort signal kills the command's process tree), and the result is `cancelled`.
+   */
+  { type: 'CANCEL'; reason: string };
 
 /** What a method returns. */
 export interface MethodOutcome {
@@ -48,6 +60,7 @@ export interface ExecutionContext {
   id: string;
   methodTimeoutMs: number;
   rejectReason?: string;
+  cancelReason?: string;
   outcome?: MethodOutcome;
   error?: string;
   replyError?: string;
@@ -61,6 +74,7 @@ export const executionMachine = setup({
   types: {
     context: {} as ExecutionContext,
     input: {} as ExecutionInput,
+    events: {} as ExecutionEvent,
     output: {} as ExecutionResult,
   },
   actors: {
@@ -80,6 +94,7 @@ export const executionMachine = setup({
   },
   guards: {
     rejected: ({ context }) => context.rejectReason !== undefined,
+    cancelledBefore: ({ context }) => context.cancelReason !== undefined,
     hasMethodTimeout: ({ context }) => context.methodTimeoutMs >= 0,
   },
 }).createMachine({
@@ -87,13 +102,14 @@ export const executionMachine = setup({
   context: ({ input }) => {
     const ctx: ExecutionContext = { id: input.id, methodTimeoutMs: input.methodTimeoutMs };
     if (input.rejectReason !== undefined) ctx.rejectReason = input.rejectReason;
+    if (input.cancelReason !== undefined) ctx.cancelReason = input.cancelReason;
     return ctx;
   },
   initial: 'received',
   output: ({ context, self }) => resultOf(context, statusOf(self.getSnapshot().value)),
   states: {
     received: {
-      always: [{ guard: 'rejected', target: 'rejected' }, { target: 'running' }],
+      always: [{ guard: 'rejected', target: 'rejected' }, { guard: 'cancelledBefore', target: 'cancelled' }, { target: 'running' }],
     },
     running: {
       invoke: {
@@ -115,11 +131,14 @@ export const executionMachine = setup({
           actions: assign({ error: ({ context }) => `killed: ran longer than methodTimeout ${context.methodTimeoutMs / 1000}s` }),
         },
       },
+      // Leaving `running` stops the method actor: its abort signal kills the process tree, as on methodTimeout.
+      on: { CANCEL: { target: 'cancelled', actions: assign({ cancelReason: ({ event }) => event.reason }) } },
     },
     succeeded: replying('succeeded'),
     failed: replying('failed'),
     timedOut: replying('timedOut'),
     rejected: replying('rejected'),
+    cancelled: replying('cancelled'),
     replied: { type: 'final' },
   },
 });
@@ -139,13 +158,18 @@ function replying(status: ExecutionResult['status']) {
 }
 
 function statusOf(value: unknown): ExecutionResult['status'] {
-  return value === 'succeeded' || value === 'timedOut' || value === 'rejected' ? value : 'failed';
+  return value === 'succeeded' || value === 'timedOut' || value === 'rejected' || value === 'cancelled' ? value : 'failed';
 }
 
 /** Builds the result that is stored and sent back for an execution. */
 export function resultOf(context: ExecutionContext, status: ExecutionResult['status']): ExecutionResult {
   const result: ExecutionResult = { id: context.id, status, output: context.outcome?.output ?? '' };
-  const error = status === 'rejected' ? context.rejectReason : (context.error ?? context.outcome?.error);
+  const error =
+    status === 'rejected'
+      ? context.rejectReason
+      : status === 'cancelled'
+        ? context.cancelReason
+        : (context.error ?? context.outcome?.error);
   if (error !== undefined) result.error = error;
   if (context.outcome?.exitCode !== undefined) result.exitCode = context.outcome.exitCode;
   return result;

@@ -54,7 +54,28 @@ export {
   type MethodInfo,
   type MethodName,
 } from './methodCatalog.js';
-export { ResultStatus, isFinalStatus, isFailureStatus, parseAckReply, signAck, ackSignatureValid, type AckReply } from './ack.js';
+export {
+  ResultStatus,
+  isFinalStatus,
+  isFailureStatus,
+  parseAckReply,
+  signAck,
+  ackSignatureValid,
+  encodeAck,
+  type AckReply,
+  type WireAck,
+} from './ack.js';
+export {
+  GZIP_BASE64,
+  COMPRESS_THRESHOLD_BYTES,
+  MAX_DECODED_BYTES,
+  encodeText,
+  decodeValue,
+  shouldCompress,
+  encodeMessageFields,
+  decodeMessageFields,
+  type EncodedValue,
+} from './payloadEncoding.js';
 export {
   Journal,
   journalSchemaVersion,
@@ -81,6 +102,7 @@ export {
 export {
   executionMachine,
   resultOf,
+  type ExecutionEvent,
   type ExecutionInput,
   type ExecutionContext,
   type ExecutionResult,

@@ -23,6 +23,8 @@ export const OutboxState = {
   RetryWait: 'retryWait',
   Delivered: 'delivered',
   Expired: 'expired',
+  /** Withdrawn by `steward cancel` before it reached the receiver, or cancelled there. Final. */
+  Cancelled: 'cancelled',
 } as const;
 /** Delivery states of an outbox message. */
 export type OutboxState = (typeof OutboxState)[keyof typeof OutboxState];
@@ -36,11 +38,13 @@ export const InboxState = {
   TimedOut: 'timedOut',
   Interrupted: 'interrupted',
   Rejected: 'rejected',
+  /** Cancelled by its sender: stopped while running, or never run. Final. */
+  Cancelled: 'cancelled',
 } as const;
 /** Execution states of an inbox message. */
 export type InboxState = (typeof InboxState)[keyof typeof InboxState];
 
-const finalOutbox = `('${OutboxState.Delivered}','${OutboxState.Expired}')`;
+const finalOutbox = `('${OutboxState.Delivered}','${OutboxState.Expired}','${OutboxState.Cancelled}')`;
 const openInboxStates = `('${InboxState.Received}','${InboxState.Running}')`;
 
 /** One message in the outbox. */
@@ -361,6 +365,38 @@ export class Journal {
   }
 
   /**
+   * Remembers that `byNode` cancelled message `id` before it arrived here, so
+   * that it is refused as cancelled if it arrives later (see
+   * {@link Journal.cancelOf}). Resolves once durable.
+   */
+  rememberCancel(id: string, byNode: string): Promise<void> {
+    return this.write(() => {
+      this.prepared(`INSERT OR IGNORE INTO cancels (id, by_node, at) VALUES (?, ?, ?)`).run(id, byNode, Date.now());
+    }) as Promise<void>;
+  }
+
+  /** The node that cancelled message `id` before it arrived here, if one did. */
+  cancelOf(id: string): string | undefined {
+    const row = this.prepared(`SELECT by_node FROM cancels WHERE id = ?`).get(id) as { by_node: string } | undefined;
+    return row?.by_node;
+  }
+
+  /**
+   * Stores a received message that was cancelled before it ran, with its
+   * result, in one write, and forgets its remembered cancel. Resolves once
+   * durable; a resend is then answered from the inbox like any finished message.
+   */
+  insertInboxCancelled(message: WireMessage, subject: string, result: unknown): Promise<void> {
+    return this.write(() => {
+      const now = Date.now();
+      this.prepared(
+        `INSERT INTO inbox (id, subject, message, state, result, received_at, finished_at) VALUES (?, ?, ?, 'cancelled', ?, ?, ?)`,
+      ).run(message.id, subject, JSON.stringify(message), JSON.stringify(result), now, now);
+      this.prepared(`DELETE FROM cancels WHERE id = ?`).run(message.id);
+    }) as Promise<void>;
+  }
+
+  /**
    * Records a change of an inbox message. With `followUp`, the reply message
    * is put in the outbox in the same transaction, so a crash can never keep
    * the result and lose the reply, or the other way round.
@@ -433,6 +469,8 @@ export class Journal {
       const inbox = db.prepare(`DELETE FROM inbox WHERE state NOT IN ${openInboxStates} AND finished_at < ?`).run(beforeMs).changes;
       // Nodes not heard of within the retention are decommissioned: forget them too.
       db.prepare(`DELETE FROM nodes WHERE last_seen < ?`).run(beforeMs);
+      // A cancel of a message that never came is kept as long as a finished message would be.
+      db.prepare(`DELETE FROM cancels WHERE at < ?`).run(beforeMs);
       return { outbox, inbox };
     }) as Promise<{ outbox: number; inbox: number }>;
   }
@@ -654,9 +692,11 @@ function toInboxRecord(r: InboxRow): InboxRecord {
 
 /**
  * The journal's schema version. 1: the first release. 2: `inbox.answers`,
- * the request a received reply was checked against.
+ * the request a received reply was checked against. 3: the `cancelled`
+ * outbox state (final, so the open-rows index leaves it out) and the
+ * `cancels` table (cancels of messages not received yet).
  */
-export const journalSchemaVersion = 2;
+export const journalSchemaVersion = 3;
 
 /**
  * Brings the file up to {@link journalSchemaVersion}, one step at a time, in
@@ -674,6 +714,12 @@ function migrate(db: Database.Database): void {
       // Replies taken before version 2 were not checked: they are not answers (status shows no reply for them).
       db.exec(`ALTER TABLE inbox ADD COLUMN answers TEXT;
                CREATE INDEX IF NOT EXISTS inbox_answers ON inbox (answers) WHERE answers IS NOT NULL;`);
+    }
+    if (version < 3) {
+      // The open-rows index names the final states: rebuilt so a cancelled message is not open.
+      db.exec(`DROP INDEX IF EXISTS outbox_open;
+               CREATE INDEX outbox_open ON outbox (subject, seq) WHERE state NOT IN ${finalOutbox};
+               CREATE TABLE IF NOT EXISTS cancels (id TEXT PRIMARY KEY, by_node TEXT NOT NULL, at INTEGER NOT NULL);`);
     }
     db.pragma(`user_version = ${journalSchemaVersion}`);
   })();

@@ -1,0 +1,161 @@
+/** The `CANCEL` event of the delivery and execution machines (steward cancel), on simulated time. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createActor, fromPromise } from 'xstate';
+import type { AckReply } from '../src/ack.js';
+import { deliveryMachine, type DeliveryInput, type PublishInput } from '../src/deliveryMachine.js';
+import { executionMachine, type ExecutionResult, type MethodOutcome } from '../src/executionMachine.js';
+import { runUntil, TestClock } from './testClock.js';
+
+/** A delivery whose receiver never answers (every publish succeeds, no ACK). */
+function silent(input: Partial<DeliveryInput> = {}) {
+  const clock = new TestClock();
+  const attempts: number[] = [];
+  const logic = deliveryMachine.provide({
+    actors: {
+      publish: fromPromise<void, PublishInput>(async ({ input: p }) => {
+        attempts.push(p.attempt);
+      }),
+    },
+  });
+  const actor = createActor(logic, {
+    input: { id: 'm1', wantsAck: true, ackTimeoutMs: 30, retries: -1, retryWaitMs: 1000, errorBackoffMs: 20, ...input },
+    clock,
+  });
+  actor.start();
+  const state = () => {
+    const v = actor.getSnapshot().value;
+    return typeof v === 'string' ? v : Object.keys(v)[0]!;
+  };
+  const until = (what: string, cond: () => boolean) => runUntil(clock, cond, what);
+  return { actor, clock, attempts, state, until };
+}
+
+const cancelledAck: AckReply = { id: 'm1', node: 'ship', status: 'cancelled', error: 'cancelled by central' };
+
+describe('delivery machine: cancel', () => {
+  it('a queued message is cancelled without a send', () => {
+    const { actor, attempts } = silent();
+    actor.send({ type: 'CANCEL' });
+    const snap = actor.getSnapshot();
+    assert.equal(snap.value, 'cancelled');
+    assert.equal(snap.status, 'done');
+    assert.deepEqual(snap.output, { status: 'cancelled', attempts: 0 });
+    assert.deepEqual(attempts, []);
+  });
+
+  it('a message waiting to resend is cancelled at once, and never sent again', async () => {
+    const { actor, attempts, state, until, clock } = silent();
+    actor.send({ type: 'SEND' });
+    await until('the first ACK timeout', () => state() === 'retryWait');
+    actor.send({ type: 'CANCEL' });
+    assert.equal(state(), 'cancelled');
+    assert.equal(actor.getSnapshot().output?.status, 'cancelled');
+    clock.increment(10_000);
+    assert.deepEqual(attempts, [1]);
+  });
+
+  it('an attempt on its way waits for the receiver: its "cancelled" ACK ends the delivery cancelled', async () => {
+    const { actor, state, until } = silent();
+    actor.send({ type: 'SEND' });
+    await until('the send', () => state() === 'awaitingAck');
+    actor.send({ type: 'CANCEL' });
+    assert.equal(state(), 'awaitingAck', 'the receiver may run it: its answer decides');
+    actor.send({ type: 'ACK', reply: cancelledAck });
+    const snap = actor.getSnapshot();
+    assert.equal(snap.value, 'cancelled');
+    assert.deepEqual(snap.output, { status: 'cancelled', attempts: 1, reply: cancelledAck });
+  });
+
+  it('an attempt on its way that finished first ends delivered', async () => {
+    const { actor, state, until } = silent();
+    actor.send({ type: 'SEND' });
+    await until('the send', () => state() === 'awaitingAck');
+    actor.send({ type: 'CANCEL' });
+    actor.send({ type: 'ACK', reply: { id: 'm1', node: 'ship', status: 'succeeded' } });
+    assert.equal(actor.getSnapshot().output?.status, 'delivered');
+  });
+
+  it('an unanswered attempt after a cancel is not resent', async () => {
+    const { actor, attempts, state, until } = silent({ retryWaitMs: 0 });
+    actor.send({ type: 'SEND' });
+    await until('the send', () => state() === 'awaitingAck');
+    actor.send({ type: 'CANCEL' });
+    await until('the end', () => actor.getSnapshot().status === 'done');
+    assert.equal(state(), 'cancelled');
+    assert.deepEqual(attempts, [1]);
+  });
+
+  it('an attempt the publisher withdrew before publishing is not counted', async () => {
+    const clock = new TestClock();
+    let release: () => void = () => undefined;
+    const logic = deliveryMachine.provide({
+      actors: { publish: fromPromise<void, PublishInput>(() => new Promise<void>((r) => (release = r))) },
+    });
+    const actor = createActor(logic, {
+      input: { id: 'm1', wantsAck: true, ackTimeoutMs: 30, retries: -1, retryWaitMs: 0, errorBackoffMs: 20 },
+      clock,
+    });
+    actor.start();
+    actor.send({ type: 'SEND' });
+    actor.send({ type: 'CANCEL', unsent: true });
+    release();
+    assert.deepEqual(actor.getSnapshot().output, { status: 'cancelled', attempts: 0 });
+  });
+
+  it('cancel of a finished delivery changes nothing', async () => {
+    const { actor, state, until } = silent();
+    actor.send({ type: 'SEND' });
+    await until('the send', () => state() === 'awaitingAck');
+    actor.send({ type: 'ACK', reply: { id: 'm1', node: 'ship', status: 'succeeded' } });
+    actor.send({ type: 'CANCEL' });
+    assert.equal(state(), 'delivered');
+  });
+});
+
+describe('execution machine: cancel', () => {
+  function execution(cancelReason?: string) {
+    const clock = new TestClock();
+    const replies: ExecutionResult[] = [];
+    let aborted = false;
+    const logic = executionMachine.provide({
+      actors: {
+        method: fromPromise<MethodOutcome, { id: string }>(
+          ({ signal }) =>
+            new Promise<MethodOutcome>((_resolve, reject) => {
+              signal.addEventListener('abort', () => {
+                aborted = true;
+                reject(new Error('aborted'));
+              });
+            }),
+        ),
+        reply: fromPromise<void, ExecutionResult>(async ({ input }) => {
+          replies.push(input);
+        }),
+      },
+    });
+    const actor = createActor(logic, {
+      input: { id: 'x1', methodTimeoutMs: 60_000, ...(cancelReason ? { cancelReason } : {}) },
+      clock,
+    });
+    actor.start();
+    return { actor, clock, replies, aborted: () => aborted };
+  }
+
+  it('a running method is stopped (its abort signal fires) and the result is cancelled', async () => {
+    const { actor, clock, replies, aborted } = execution();
+    assert.equal(actor.getSnapshot().value, 'running');
+    actor.send({ type: 'CANCEL', reason: 'cancelled by central' });
+    await runUntil(clock, () => actor.getSnapshot().status === 'done', 'the reply');
+    assert.equal(aborted(), true);
+    assert.deepEqual(replies, [{ id: 'x1', status: 'cancelled', output: '', error: 'cancelled by central' }]);
+    assert.equal(actor.getSnapshot().output?.status, 'cancelled');
+  });
+
+  it('a message cancelled while it waited its turn never runs', async () => {
+    const { actor, clock, replies, aborted } = execution('cancelled by central');
+    await runUntil(clock, () => actor.getSnapshot().status === 'done', 'the reply');
+    assert.equal(aborted(), false);
+    assert.equal(replies[0]?.status, 'cancelled');
+  });
+});
