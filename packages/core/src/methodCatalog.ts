@@ -83,7 +83,7 @@ export interface MethodInfo {
    */
   readonly liveness?: boolean;
   /**
-   * Its data may carry the sender's public key (`key:...`): at central, a
+   * Its data may carry the sender's public key (`publicKey=...`): at central, a
    * message that carries one must be signed with that key, and the key is
    * recorded as offered for the operator to approve (`steward keys`), instead
    * of the signature being checked against an approved key. @defaultValue false

@@ -51,4 +51,4 @@ export { keysFolder, type NodeKeys } from './security/keyStore.js';
 export { approvedKeys, type KeyEntry, type KeyRegistry } from './security/keyRegistry.js';
 export { TrustStore, KEYS_UPDATE, type KeySet } from './security/trustStore.js';
 export { HELLO_KEY_PREFIX, type Refusal } from './security/nodeSecurity.js';
-export { aclRefusal, emptyAcl, commandMethods, type Acl, type AclRequest } from './security/acl.js';
+export { aclRefusal, emptyAcl, type Acl, type AclRequest } from './security/acl.js';

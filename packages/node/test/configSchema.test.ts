@@ -281,6 +281,11 @@ describe('StewardNode', () => {
     assert.equal(existsSync(join(root, 'refused')), false);
   });
 
+  it('refuses a write root of "/" from a program as the CLI does: replies could write anywhere', () => {
+    const config = { ...defaultConfig('cfg-root', join(root, 'root')), allowedWriteRoots: ['/'] };
+    assert.throws(() => new StewardNode(config), { name: 'ConfigError', message: /^--allowedWriteRoots must not contain "\/"/ });
+  });
+
   it('accepts a valid configuration', () => {
     const node = new StewardNode({ ...defaultConfig('cfg-ok', join(root, 'ok')), promHostAndPort: 'off', socketPath: 'off' });
     assert.equal(node.config.node, 'cfg-ok');

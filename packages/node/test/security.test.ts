@@ -149,6 +149,27 @@ describe('ACL', () => {
   it('refuses a policy naming an unknown group', () => {
     assert.throws(() => parseAcl({ rules: [{ to: '@nope', from: '*', method: '*' }] }), /no node group "nope"/);
   });
+
+  it('allows error reports and hellos of both generations to central only, without a rule (the method table marks them)', () => {
+    for (const method of ['ErrorLog', 'REQErrorLog', 'SayHello', 'REQHello']) {
+      assert.equal(q('ship5', method, ['x'], 'central'), undefined, method);
+      assert.match(q('ship5', method, ['x'], 'ship1')!, /deny by default/, method);
+    }
+  });
+
+  it('checks the commands of every method that runs one, the mature aliases included', () => {
+    const any = parseAcl({ rules: [{ to: '*', from: 'central', method: '*', commands: ['uptime'] }] });
+    for (const method of ['CLICommand', 'CLICommandRequest', 'CLICommandRequestNOSEQ', 'REQCliCommand', 'REQCliCommandCont']) {
+      const ask = (...data: string[]) => aclRefusal(any, { to: 'ship1', from: 'central', method, data, central: 'central' });
+      assert.equal(ask('uptime'), undefined, method);
+      assert.match(ask('cat', '/etc/shadow')!, /not the command "cat \/etc\/shadow"/, method);
+    }
+    // A method whose data is not a command is allowed by the rule whatever its data says.
+    assert.equal(
+      aclRefusal(any, { to: 'ship1', from: 'central', method: 'REQToFileAppend', data: ['cat /etc/shadow'], central: 'central' }),
+      undefined,
+    );
+  });
 });
 
 describe('broker authentication', () => {

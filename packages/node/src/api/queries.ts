@@ -2,7 +2,7 @@
  * The read-only requests of the local API (`status`, `jobs`, `nodes`):
  * answers built from the node's journal.
  */
-import type { InboxRecord, OutboxRecord } from '@steward/core';
+import { methodsWhere, type InboxRecord, type OutboxRecord } from '@steward/core';
 import { parseFacts } from '../node/facts.js';
 import type { NodeServices } from '../node/services.js';
 import { KeyStatus, readRegistry } from '../security/keyRegistry.js';
@@ -94,8 +94,8 @@ export function jobsOf(s: NodeServices, req: JobsRequest): SocketResponse {
     ...(req.states ? { states: req.states } : {}),
     ...(req.node !== undefined ? { toNode: req.node } : {}),
     ...(req.method !== undefined ? { method: req.method } : {}),
-    // SayHello goes out every few seconds: it would bury the operator's own messages.
-    excludeMethods: req.all || req.method !== undefined ? [] : ['SayHello'],
+    // Liveness messages (SayHello) go out every few seconds: they would bury the operator's own messages.
+    excludeMethods: req.all || req.method !== undefined ? [] : methodsWhere('liveness'),
     limit: req.limit,
   });
   return {

@@ -386,7 +386,8 @@ export class Publisher {
   private async report(rec: OutboxRecord, out: DeliveryOutput): Promise<void> {
     const s = this.s;
     const { id, message: m, subject } = rec;
-    const isErrorLog = m.method === 'ErrorLog' || m.method === 'REQErrorLog';
+    // A failure of an error report is only logged: reporting it would send another, which could fail the same way.
+    const isErrorReport = methodInfo(m.method)?.errorReport === true;
     if (out.status === 'expired') {
       s.metrics.expired.inc({ method: m.method });
       if (out.deadlinePassed) deadlineCounter(s.metrics).inc({ method: m.method, side: 'sender' });
@@ -396,7 +397,7 @@ export class Publisher {
         messageId: id,
         subject,
         peer: m.toNode,
-        localOnly: isErrorLog,
+        localOnly: isErrorReport,
       });
     } else {
       s.metrics.delivered.inc({ method: m.method });
@@ -419,7 +420,7 @@ export class Publisher {
           messageId: id,
           subject,
           peer: m.toNode,
-          localOnly: isErrorLog,
+          localOnly: isErrorReport,
         });
       }
     }

@@ -18,14 +18,12 @@ import { kindIsCommand, methodInfo, subjectOf, type MessageSpec, type OutboxSubm
 import { FailureKind } from '../node/errorKernel.js';
 import type { NodeServices } from '../node/services.js';
 
-/** The method that means "no reply". */
-export const noReplyMethod = 'REQNone';
-
 /** The method of the reply `m` asks for, or undefined when it gets none. */
 export function replyMethodOf(m: WireMessage): string | undefined {
   // Command kinds answer in the ACK, as in the seed.
   if (kindIsCommand(m.commandOrEvent)) return undefined;
-  if (m.replyMethod !== undefined) return m.replyMethod === noReplyMethod ? undefined : m.replyMethod;
+  // A replyMethod that means "no reply" (REQNone; the method table says which).
+  if (m.replyMethod !== undefined) return methodInfo(m.replyMethod)?.meansNoReply === true ? undefined : m.replyMethod;
   if (m.previousMessageId !== undefined) return undefined;
   return methodInfo(m.method)?.replyMethod;
 }

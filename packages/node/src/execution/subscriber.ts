@@ -185,7 +185,7 @@ export class Subscriber {
         messageId: m.id,
         subject: msg.subject,
         peer: m.fromNode,
-        localOnly: m.method === 'ErrorLog' || m.method === 'REQErrorLog',
+        localOnly: methodInfo(m.method)?.errorReport === true,
       });
       if (msg.reply) this.respond(msg.reply, { id: m.id, node: this.s.config.node, status: ResultStatus.Rejected, error: refusal.reason });
       this.settledWithoutJournal(m.id);
@@ -352,11 +352,11 @@ export class Subscriber {
         messageId: m.id,
         subject,
         peer: m.fromNode,
-        localOnly: m.method === 'ErrorLog' || m.method === 'REQErrorLog',
+        localOnly: methodInfo(m.method)?.errorReport === true,
       });
     } else {
       // Hellos arrive from every node every few seconds: not worth an info line each.
-      const level = m.method === 'SayHello' || m.method === 'REQHello' ? 'debug' : 'info';
+      const level = methodInfo(m.method)?.liveness === true ? 'debug' : 'info';
       s.log.log(level, `${m.method} ${result.status}`, { id: m.id, subject, from: m.fromNode });
     }
   }

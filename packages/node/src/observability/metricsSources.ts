@@ -11,6 +11,7 @@
 import { statSync } from 'node:fs';
 import type { AnyActorRef } from 'xstate';
 import Database from 'better-sqlite3';
+import { methodInfo } from '@steward/core';
 import client from 'prom-client';
 import { FailureKind } from '../node/errorKernel.js';
 import { ActorKind, methodOfSubject, type LiveModel } from '../inspector/liveModel.js';
@@ -81,7 +82,8 @@ function bindEventSources(metrics: Metrics, src: MetricSources, registers: clien
     } else if (e.state === 'replied' || e.state === 'interrupted') {
       runningSince.delete(e.id);
     }
-    if (e.state === 'replied' && e.result?.status === 'succeeded' && method === 'ErrorLog')
+    // Error reports of both generations (ErrorLog, REQErrorLog): the method table marks them.
+    if (e.state === 'replied' && e.result?.status === 'succeeded' && methodInfo(method)?.errorReport === true)
       metrics.errorMessagesReceived.inc({ fromNode: e.message.fromNode });
   };
   // Told by the error kernel when it queues a report: a summary of many refusals is one ErrorLog.

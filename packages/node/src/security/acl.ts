@@ -7,12 +7,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DataShape, methodInfo } from '@steward/core';
 import { ConfigFileError } from './errors.js';
 import { writeFileAtomic } from './keyStore.js';
 
 /**
  * One rule. `to` and `from` are node names, `@group` (a node group) or `*`;
- * `method` a method name or `*`; `commands` (command methods only) exact
+ * `method` a method name or `*`; `commands` (methods that run a command:
+ * `data` {@link DataShape.Argv} in the method table) exact
  * command lines, command patterns (see {@link commandPatternMatches}), or
  * `@group` (a command group). No `commands` = any command.
  */
@@ -31,16 +33,22 @@ export interface Acl {
   rules: AclRule[];
 }
 
-/** Methods whose data is a command to run: their `commands` are checked. */
-export const commandMethods: ReadonlySet<string> = new Set(['CLICommand', 'CLICommandRequest', 'CLICommandRequestNOSEQ']);
-
 /**
- * Messages allowed without a rule: liveness and error reports to central.
- * (Replies need no rule either, but not here: a reply is taken only as the
- * answer to the receiver's own request, and then runs on that request's
- * authority without asking the ACL; see replyGuard.ts.)
+ * Messages allowed without a rule: liveness messages and error reports to
+ * central (both generations: the method table marks them). (Replies need no
+ * rule either, but not here: a reply is taken only as the answer to the
+ * receiver's own request, and then runs on that request's authority without
+ * asking the ACL; see replyGuard.ts.)
  */
-const alwaysAllowed = (to: string, central: string, method: string) => (method === 'SayHello' || method === 'ErrorLog') && to === central;
+function alwaysAllowed(to: string, central: string, method: string): boolean {
+  const info = methodInfo(method);
+  return to === central && (info?.liveness === true || info?.errorReport === true);
+}
+
+/** Whether the method's data is a command to run (its `commands` are checked): the method table says. */
+function runsCommand(method: string): boolean {
+  return methodInfo(method)?.data === DataShape.Argv;
+}
 
 /** In `to` and `from`: the central node (`--centralNodeName`), whatever its name. */
 export const centralGroup = '@central';
@@ -203,8 +211,6 @@ export interface AclRequest {
   data: readonly unknown[];
   /** Central's name (for the built-in allowances). */
   central: string;
-  /** Whether `data` is a command (checked against `commands`). @defaultValue the method is in {@link commandMethods} */
-  isCommand?: boolean;
 }
 
 /** Why `acl` refuses `q`, or undefined when a rule allows it. */
@@ -212,7 +218,7 @@ export function aclRefusal(acl: Acl, q: AclRequest): string | undefined {
   if (alwaysAllowed(q.to, q.central, q.method)) return undefined;
   const argv = q.data.map(String);
   const line = argv.join(' ');
-  const isCommand = q.isCommand ?? commandMethods.has(q.method);
+  const isCommand = runsCommand(q.method);
   let methodAllowed = false;
   for (const r of acl.rules) {
     if (!nodeMatches(acl, r.to, q.to, q.central) || !nodeMatches(acl, r.from, q.from, q.central)) continue;

@@ -6,21 +6,20 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   ackSignatureValid,
-  DataShape,
   keyFingerprint,
   methodInfo,
   publicKeyFromText,
   signAck,
   signedJson,
   verifyMessage,
-  type AckReply,
+  type WireAck,
   type WireMessage,
 } from '@steward/core';
 import { statSync } from 'node:fs';
 import type { NodeConfig } from '../node/config.js';
 import type { Logger } from '../observability/logger.js';
 import { KeySetError } from './errors.js';
-import { aclInForce, aclPath, aclRefusal, commandMethods, readAcl, type Acl } from './acl.js';
+import { aclInForce, aclPath, aclRefusal, readAcl, type Acl } from './acl.js';
 import { approvedKeys, decideKey, KeyStatus, readRegistry, recordHelloKey, registryPath } from './keyRegistry.js';
 import { loadOrCreateNodeKeys, type NodeKeys } from './keyStore.js';
 import { KEYS_UPDATE, signKeySet, TrustStore } from './trustStore.js';
@@ -118,7 +117,7 @@ export class NodeSecurity {
    * The ACK body for `reply`, signed with this node's key. Always signed,
    * whatever this node checks itself, so a sender that checks ACKs can trust it.
    */
-  signAck(reply: AckReply): AckReply & { signature: string } {
+  signAck(reply: WireAck): WireAck & { signature: string } {
     return signAck(reply, this.keys.privateKey);
   }
 
@@ -159,7 +158,6 @@ export class NodeSecurity {
       method,
       data,
       central: this.c.centralNodeName,
-      isCommand: commandMethods.has(method) || methodInfo(method)?.data === DataShape.Argv,
     });
   }
 
@@ -167,11 +165,11 @@ export class NodeSecurity {
     const expiresAt = raw.expiresAt;
     if (typeof expiresAt === 'number' && expiresAt < Date.now())
       return { code: 'expired', reason: `expired at ${new Date(expiresAt).toISOString()} (a replay, or clocks out of sync)` };
-    const helloKey = this.isCentral && m.method === 'SayHello' ? this.helloKeyOf(m) : undefined;
+    const helloKey = this.isCentral && methodInfo(m.method)?.offersKey === true ? this.helloKeyOf(m) : undefined;
     if (helloKey) {
       // A hello is signed with the key it carries: that proves the sender holds it; trust is the operator's call.
       if (!verifyMessage(raw, raw.signature, helloKey.key))
-        return { code: 'badSignature', reason: `SayHello from "${m.fromNode}" is not signed by the key it carries` };
+        return { code: 'badSignature', reason: `${m.method} from "${m.fromNode}" is not signed by the key it carries` };
       const hello = recordHelloKey(this.c.nodeFolder, m.fromNode, helloKey.text);
       const fingerprint = keyFingerprint(helloKey.text);
       if (!hello.accepted) {
@@ -183,7 +181,7 @@ export class NodeSecurity {
           );
         return {
           code: 'untrusted',
-          reason: `SayHello from "${m.fromNode}" carries key ${fingerprint}, not ${registered}: recorded as an offered key, not trusted`,
+          reason: `${m.method} from "${m.fromNode}" carries key ${fingerprint}, not ${registered}: recorded as an offered key, not trusted`,
         };
       }
       if (hello.status === KeyStatus.Pending)
@@ -203,8 +201,6 @@ export class NodeSecurity {
         method: m.method,
         data: m.data,
         central: this.c.centralNodeName,
-        // Every method that runs its data as a command, the mature aliases included.
-        isCommand: commandMethods.has(m.method) || methodInfo(m.method)?.data === DataShape.Argv,
       });
       if (reason) return { code: 'acl', reason };
     }
