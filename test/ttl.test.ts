@@ -122,6 +122,7 @@ describe('expiry by age: ttl and deadline', { timeout: 300_000 }, () => {
       { timeoutMs: 60_000, intervalMs: 500, message: () => `the message never expired: ${JSON.stringify(outboxRows(central))}` },
     );
     assert.match(status.stdout, /last error: deadline passed/, show(status));
+    assert.match(status.stdout, /deadline: +\S+ \(its ttl: never sent or run after\)/, show(status));
     const expiredAfter = Date.now() - sentAt;
     assert.ok(expiredAfter >= 2_900, `expired after ${expiredAfter} ms, not before its deadline`);
     const jobs = await steward(['jobs', '--state', 'expired'], central.folder);

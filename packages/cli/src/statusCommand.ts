@@ -76,6 +76,7 @@ export function describeSent(s: SentStatus): string {
   out += field('created', formatTime(s.createdAt));
   if (s.finishedAt !== undefined) out += field('finished', `${formatTime(s.finishedAt)} (${s.finishedAt - s.createdAt} ms later)`);
   else out += field('updated', formatTime(s.updatedAt));
+  if (s.deadline !== undefined) out += field('deadline', `${formatTime(s.deadline)} (its ttl: never sent or run after)`);
   if (s.lastError !== undefined && s.state !== 'delivered') out += field('last error', s.lastError);
   const r = s.result;
   if (r) {

@@ -83,6 +83,7 @@ function sentStatus(s: NodeServices, rec: OutboxRecord): SentStatus {
     updatedAt: rec.updatedAt,
     ...(rec.finishedAt !== undefined ? { finishedAt: rec.finishedAt } : {}),
     ...(rec.lastError !== undefined ? { lastError: rec.lastError } : {}),
+    ...(m.deadline !== undefined ? { deadline: m.deadline } : {}),
     ...(rec.reply ? { ack: rec.reply } : {}),
     ...(result ? { result } : {}),
   };

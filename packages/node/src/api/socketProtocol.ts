@@ -239,6 +239,8 @@ export interface SentStatus {
   updatedAt: number;
   finishedAt?: number;
   lastError?: string;
+  /** The message's deadline (from its `ttl`), milliseconds since the epoch; absent: none. */
+  deadline?: number;
   /** The ACK. */
   ack?: AckReply;
   /** The outcome, once known (see {@link SendResult}). */
