@@ -120,8 +120,10 @@ function unsafeBecause(st: Stats): string | undefined {
   const me = process.geteuid?.();
   if (me !== undefined && st.uid !== me && st.uid !== 0)
     return `it belongs to uid ${st.uid}, not to the node's user (uid ${me}) or root; chown it`;
-  if ((st.mode & 0o022) !== 0)
-    return `it is writable by ${st.mode & 0o020 ? 'its group' : 'other users'} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); chmod go-w it`;
+  if ((st.mode & 0o022) !== 0) {
+    const who = [st.mode & 0o002 ? 'other users' : '', st.mode & 0o020 ? 'its group' : ''].filter(Boolean).join(' and ');
+    return `it is writable by ${who} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); chmod go-w it`;
+  }
   return undefined;
 }
 
