@@ -18,6 +18,7 @@
 import { createActor, fromPromise, type ActorRefFrom } from 'xstate';
 import {
   deliveryMachine,
+  encodeMessageFields,
   isFailureStatus,
   kindIsCommand,
   kindWantsAck,
@@ -27,6 +28,7 @@ import {
   type DeliveryOutput,
   type OutboxRecord,
   type PublishInput,
+  type WireMessage,
 } from '@steward/core';
 import type { AckInbox } from '../transport/ackInbox.js';
 import { FailureKind } from '../node/errorKernel.js';
@@ -190,9 +192,10 @@ export class Publisher {
     }
     // Named at every try: the earlier message it follows may have been confirmed or given up since.
     const follows = this.ordered && this.windowSize > 1 ? this.predecessorOf(rec.seq) : undefined;
-    const sent = follows ? { ...m, follows } : m;
-    // Signed and stamped at every try (see NodeSecurity.payload).
-    const body = this.opts.security ? this.opts.security.payload(sent) : new TextEncoder().encode(JSON.stringify(sent));
+    // Large text fields travel compressed (see payloadEncoding.ts); small ones as they are.
+    const sent = encodeMessageFields(follows ? { ...m, follows } : m);
+    // Signed and stamped at every try (see NodeSecurity.payload), which only stamps and signs: its data may be the encoded form.
+    const body = this.opts.security ? this.opts.security.payload(sent as WireMessage) : new TextEncoder().encode(JSON.stringify(sent));
     nc.publish(rec.subject, body, this.wantsAck ? { reply: this.opts.acks.replySubject(id) } : undefined);
     // NACK kinds count as delivered once the broker has them.
     if (!this.wantsAck) await nc.flush();

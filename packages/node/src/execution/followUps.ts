@@ -4,7 +4,7 @@
  * replyMethod; see replyMessage.ts), journaled with the execution's result,
  * and output cut to fit one broker message.
  */
-import { isFailureStatus, type AckReply, type OutboxSubmission, type WireMessage } from '@steward/core';
+import { encodeText, isFailureStatus, type AckReply, type OutboxSubmission, type WireMessage } from '@steward/core';
 import type { MethodHandler } from '../methods/index.js';
 import type { NodeServices } from '../node/services.js';
 import { buildReply } from './replyMessage.js';
@@ -34,13 +34,17 @@ export function followUpQueued(s: NodeServices, followUp: OutboxSubmission): voi
  * Cuts output that would not fit in one broker message (nats-server's
  * max_payload, 1 MiB by default; `brokerMaxPayload` as the server says),
  * keeping its end, so the ACK or reply is never refused by the broker and
- * the sender always gets an answer.
+ * the sender always gets an answer. Output that fits once compressed (the
+ * ACK and the reply travel compressed when large, see payloadEncoding.ts) is
+ * kept whole.
  */
 export function fitOutput(output: string, brokerMaxPayload: number | undefined): string {
   const maxPayload = brokerMaxPayload ?? 1024 * 1024;
   const limit = Math.max(1024, maxPayload - 64 * 1024);
   const bytes = Buffer.byteLength(output);
   if (bytes <= limit) return output;
+  // The reply message wraps the output in JSON ({"data":[...]}) before compressing; escapes add a little.
+  if (encodeText(output).value.length <= limit - 4 * 1024) return output;
   const tail = Buffer.from(output)
     .subarray(bytes - limit)
     .toString('utf8');

@@ -5,7 +5,7 @@
  * the request it answers) before anything is deduplicated or journaled.
  */
 import type { Msg } from '@nats-io/transport-node';
-import { parseWireMessage, ValidationError, type MessageKind, type WireMessage } from '@steward/core';
+import { decodeMessageFields, parseWireMessage, ValidationError, type MessageKind, type WireMessage } from '@steward/core';
 import type { NodeConfig } from '../node/config.js';
 import type { NodeServices } from '../node/services.js';
 import type { NodeSecurity, Refusal } from '../security/nodeSecurity.js';
@@ -29,7 +29,8 @@ export function parseInbound(msg: Msg, kind: MessageKind, method: string, config
     // Keep the id, if there is one, so the sender can match the refusal to its message.
     const maybeId = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
     if (typeof maybeId === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(maybeId)) rawId = maybeId;
-    const m = parseWireMessage(raw);
+    // Signatures are checked on `rawObj`, the wire form: a compressed payload is inflated here, bounded, only to be validated.
+    const m = parseWireMessage(decodeMessageFields(raw));
     const problems = [];
     if (m.toNode !== config.node) problems.push({ field: 'toNode', reason: `is "${m.toNode}" but arrived at node "${config.node}"` });
     if (m.method !== method) problems.push({ field: 'method', reason: `is "${m.method}" but arrived on subject ${msg.subject}` });

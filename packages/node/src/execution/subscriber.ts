@@ -11,6 +11,7 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
+  encodeAck,
   InboxState,
   isFailureStatus,
   kindIsCommand,
@@ -370,7 +371,9 @@ export class Subscriber {
   private respond(replyTo: string, reply: AckReply): void {
     try {
       // Signed, so the sender can tell this node's answer from one any broker client made up.
-      const body = this.opts.security ? this.opts.security.signAck(reply) : reply;
+      // A large output travels compressed (see payloadEncoding.ts); the signature covers that wire form.
+      const wire = encodeAck(reply);
+      const body = this.opts.security ? this.opts.security.signAck(wire) : wire;
       this.nc?.publish(replyTo, JSON.stringify(body));
     } catch (err) {
       this.s.log.warn(`could not send ACK: ${(err as Error).message}`, { id: reply.id });
