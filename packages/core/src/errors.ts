@@ -41,19 +41,12 @@ export class JournalError extends StewardError {
   }
 }
 
-/** A method ran past its `methodTimeout` and was killed. */
-export class MethodTimeoutError extends StewardError {
-  readonly timeoutSeconds: number;
-  constructor(timeoutSeconds: number, options?: ErrorOptions) {
-    super(`method ran longer than methodTimeout ${timeoutSeconds}s and was killed`, options);
-    this.name = 'MethodTimeoutError';
-    this.timeoutSeconds = timeoutSeconds;
-  }
-}
-
 /**
- * A method failed in a way that retrying cannot fix (bad arguments, unknown
- * file). The execution is reported as failed and never re-run.
+ * A method refused its message for a reason that running it again cannot
+ * change: bad arguments, a file that is not there, a path outside the
+ * allowed folders. Thrown before the method's first effect. The execution
+ * fails like any other; a message with a `schedule` stops its schedule at
+ * once instead of failing again at every interval (see methods/schedule.ts).
  */
 export class UnrecoverableError extends StewardError {
   constructor(message: string, options?: ErrorOptions) {

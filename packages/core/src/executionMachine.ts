@@ -2,8 +2,7 @@
  * The execution machine: the life of one received message on the receiving node.
  *
  * ```
- * received ─→ rejected ───────────────────────────────→ replying → replied (final)
- *          └→ running ─ok→ succeeded ─→ replying
+ * received ─→ running ─ok→ succeeded ─→ replying → replied (final)
  *                     ─fail→ failed ─→ replying
  *                     ─methodTimeout→ timedOut ─→ replying
  *                     ─CANCEL→ cancelled ─→ replying
@@ -11,10 +10,13 @@
  * ```
  *
  * Duplicates (an id already in the inbox) never reach this machine: the
- * subscriber answers them with the stored result. The method and the reply
- * are the `method` and `reply` actors, provided by the subscriber. Leaving
- * `running` on methodTimeout stops the method actor, whose abort signal kills
- * the command's whole process tree.
+ * subscriber answers them with the stored result, and a message refused by
+ * the checks (`rejected`) is answered before it gets one. The method and the
+ * reply are the `method` and `reply` actors, provided by the subscriber.
+ * Leaving `running` on methodTimeout stops the method actor, whose abort
+ * signal kills the command's whole process tree. A `reply` actor that fails
+ * (the result could not be journaled) fails the execution actor itself, so
+ * its owner reports it: the failure is never swallowed.
  */
 import { assign, fromPromise, setup } from 'xstate';
 import type { ResultStatus } from './ack.js';
@@ -24,8 +26,6 @@ export interface ExecutionInput {
   id: string;
   /** Milliseconds the method may run; -1 (or any negative) for no limit. */
   methodTimeoutMs: number;
-  /** Why the message is refused before it runs; undefined when it may run. */
-  rejectReason?: string;
   /** Why it is cancelled before it runs (its sender cancelled it while it waited its turn); undefined when it may run. */
   cancelReason?: string;
 }
@@ -49,7 +49,7 @@ export interface MethodOutcome {
 /** What the `reply` actor is given. */
 export interface ExecutionResult {
   id: string;
-  status: Exclude<ResultStatus, 'received' | 'interrupted'>;
+  status: Exclude<ResultStatus, 'received' | 'running' | 'interrupted' | 'rejected'>;
   output: string;
   error?: string;
   exitCode?: number | null;
@@ -59,11 +59,9 @@ export interface ExecutionResult {
 export interface ExecutionContext {
   id: string;
   methodTimeoutMs: number;
-  rejectReason?: string;
   cancelReason?: string;
   outcome?: MethodOutcome;
   error?: string;
-  replyError?: string;
 }
 
 // setTimeout fires at once for delays above 2^31-1 ms, so "no limit" must stay below it.
@@ -84,16 +82,7 @@ export const executionMachine = setup({
   delays: {
     methodTimeout: ({ context }) => (context.methodTimeoutMs < 0 ? maxTimerMs : Math.min(context.methodTimeoutMs, maxTimerMs)),
   },
-  actions: {
-    storeReplyError: assign({
-      replyError: ({ event }) => {
-        const error = (event as { error?: unknown }).error;
-        return error instanceof Error ? error.message : String(error);
-      },
-    }),
-  },
   guards: {
-    rejected: ({ context }) => context.rejectReason !== undefined,
     cancelledBefore: ({ context }) => context.cancelReason !== undefined,
     hasMethodTimeout: ({ context }) => context.methodTimeoutMs >= 0,
   },
@@ -101,7 +90,6 @@ export const executionMachine = setup({
   id: 'execution',
   context: ({ input }) => {
     const ctx: ExecutionContext = { id: input.id, methodTimeoutMs: input.methodTimeoutMs };
-    if (input.rejectReason !== undefined) ctx.rejectReason = input.rejectReason;
     if (input.cancelReason !== undefined) ctx.cancelReason = input.cancelReason;
     return ctx;
   },
@@ -109,7 +97,7 @@ export const executionMachine = setup({
   output: ({ context, self }) => resultOf(context, statusOf(self.getSnapshot().value)),
   states: {
     received: {
-      always: [{ guard: 'rejected', target: 'rejected' }, { guard: 'cancelledBefore', target: 'cancelled' }, { target: 'running' }],
+      always: [{ guard: 'cancelledBefore', target: 'cancelled' }, { target: 'running' }],
     },
     running: {
       invoke: {
@@ -137,7 +125,6 @@ export const executionMachine = setup({
     succeeded: replying('succeeded'),
     failed: replying('failed'),
     timedOut: replying('timedOut'),
-    rejected: replying('rejected'),
     cancelled: replying('cancelled'),
     replied: { type: 'final' },
   },
@@ -148,28 +135,20 @@ function replying(status: ExecutionResult['status']) {
     invoke: {
       src: 'reply' as const,
       input: ({ context }: { context: ExecutionContext }) => resultOf(context, status),
+      // No onError: a failed reply fails the actor, and its owner reports it.
       onDone: { target: 'replied' as const },
-      onError: {
-        target: 'replied' as const,
-        actions: 'storeReplyError' as const,
-      },
     },
   };
 }
 
 function statusOf(value: unknown): ExecutionResult['status'] {
-  return value === 'succeeded' || value === 'timedOut' || value === 'rejected' || value === 'cancelled' ? value : 'failed';
+  return value === 'succeeded' || value === 'timedOut' || value === 'cancelled' ? value : 'failed';
 }
 
 /** Builds the result that is stored and sent back for an execution. */
 export function resultOf(context: ExecutionContext, status: ExecutionResult['status']): ExecutionResult {
   const result: ExecutionResult = { id: context.id, status, output: context.outcome?.output ?? '' };
-  const error =
-    status === 'rejected'
-      ? context.rejectReason
-      : status === 'cancelled'
-        ? context.cancelReason
-        : (context.error ?? context.outcome?.error);
+  const error = status === 'cancelled' ? context.cancelReason : (context.error ?? context.outcome?.error);
   if (error !== undefined) result.error = error;
   if (context.outcome?.exitCode !== undefined) result.exitCode = context.outcome.exitCode;
   return result;

@@ -2,20 +2,11 @@
  * @steward/core: the message schema and validation, subjects, the state
  * machines (delivery, execution, supervision) and the journal.
  */
-export {
-  StewardError,
-  ValidationError,
-  JournalError,
-  MethodTimeoutError,
-  UnrecoverableError,
-  EscalationError,
-  type FieldProblem,
-} from './errors.js';
+export { StewardError, ValidationError, JournalError, UnrecoverableError, EscalationError, type FieldProblem } from './errors.js';
 export { MessageKind, kindWantsAck, kindIsCommand } from './messageKind.js';
 export {
   RETRY_FOREVER,
   NO_METHOD_TIMEOUT,
-  isValidNodeName,
   nodeNameProblem,
   parseMessageSpec,
   parseWireMessage,

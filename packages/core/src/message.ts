@@ -151,11 +151,6 @@ const knownFields = new Set([
 
 const nodeNamePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
-/** Whether `name` can be a node name: letters, digits, `_` and `-`, at most 64. */
-export function isValidNodeName(name: string): boolean {
-  return nodeNamePattern.test(name);
-}
-
 /** Explains why a node name is refused, or returns undefined when it is fine. */
 export function nodeNameProblem(name: unknown): string | undefined {
   if (typeof name !== 'string') return `must be a string, got ${describe(name)}`;

@@ -5,7 +5,11 @@ import { executionMachine, type ExecutionResult, type MethodOutcome } from '../s
 import { runUntil, TestClock } from './testClock.js';
 
 /** Runs the machine on simulated time; `method` gets the clock to take time of its own. */
-function run(methodTimeoutMs: number, method: (signal: AbortSignal, clock: TestClock) => Promise<MethodOutcome>, rejectReason?: string) {
+function run(
+  methodTimeoutMs: number,
+  method: (signal: AbortSignal, clock: TestClock) => Promise<MethodOutcome>,
+  reply: (result: ExecutionResult) => Promise<void> = async () => {},
+) {
   const replies: ExecutionResult[] = [];
   const clock = new TestClock();
   const start = clock.now();
@@ -22,16 +26,20 @@ function run(methodTimeoutMs: number, method: (signal: AbortSignal, clock: TestC
       }),
       reply: fromPromise<void, ExecutionResult>(async ({ input }) => {
         replies.push(input);
+        await reply(input);
       }),
     },
   });
-  const actor = createActor(logic, { input: { id: 'x', methodTimeoutMs, ...(rejectReason ? { rejectReason } : {}) }, clock }).start();
+  const actor = createActor(logic, { input: { id: 'x', methodTimeoutMs }, clock });
+  const errors: unknown[] = [];
+  actor.subscribe({ error: (err) => errors.push(err) });
+  actor.start();
   /** Moves simulated time until the execution is over; resolves with the simulated milliseconds it took. */
   const finished = async (): Promise<number> => {
     await runUntil(clock, () => actor.getSnapshot().status === 'done', 'the execution to finish', { limitMs: 30 * 24 * 3_600_000 });
     return clock.now() - start;
   };
-  return { actor, replies, finished, aborted: () => aborted, abortedAt: () => abortedAt };
+  return { actor, clock, replies, errors, finished, aborted: () => aborted, abortedAt: () => abortedAt };
 }
 
 describe('execution machine', () => {
@@ -78,11 +86,15 @@ describe('execution machine', () => {
     assert.equal(replies[0]?.status, 'succeeded');
   });
 
-  it('rejects without running', async () => {
-    let ran = false;
-    const { replies, finished } = run(1000, async () => ((ran = true), { ok: true, output: '' }), 'not allowed');
-    await finished();
-    assert.equal(ran, false);
-    assert.deepEqual(replies, [{ id: 'x', status: 'rejected', output: '', error: 'not allowed' }]);
+  it('fails the actor itself when the reply cannot be stored, so its owner reports it', async () => {
+    const lost = new Error('journal update failed');
+    const { actor, clock, errors, replies } = run(
+      1000,
+      async () => ({ ok: true, output: 'ran' }),
+      () => Promise.reject(lost),
+    );
+    await runUntil(clock, () => actor.getSnapshot().status === 'error', 'the execution actor to fail');
+    assert.equal(replies[0]?.status, 'succeeded');
+    assert.deepEqual(errors, [lost]);
   });
 });

@@ -24,6 +24,25 @@ export class BrokerExitedError extends StewardError {
   }
 }
 
+/** The program in `argv[0]` of a command does not exist (ENOENT). */
+export class CommandNotFoundError extends StewardError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CommandNotFoundError';
+  }
+}
+
+/**
+ * A command exists but could not be started: not executable, a missing
+ * working directory, a missing script interpreter, invalid arguments.
+ */
+export class CommandStartError extends StewardError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CommandStartError';
+  }
+}
+
 /** A configuration value is wrong; the message names the option. */
 export class ConfigError extends StewardError {
   constructor(message: string, options?: ErrorOptions) {

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitFor as pollUntil, type Falsy } from '../../../test/helpers/waitFor.js';
-import { CommandNotFoundError, CommandStartError, runCommand, type RunCommandOptions } from '../src/execution/commandRunner.js';
+import { CommandNotFoundError, CommandStartError } from '../src/errors.js';
+import { runCommand, type RunCommandOptions } from '../src/execution/commandRunner.js';
 import { killProcessTree } from '../src/execution/processTree.js';
 
 const MARKER_NAME = 'STEWARD_COMMAND_RUNNER_TEST';

@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { withOperatorUmask } from '../security/fileModes.js';
+import { CommandNotFoundError, CommandStartError } from '../errors.js';
 import { collect, OutputCollector } from './outputCollector.js';
 import { killTree, raceWithTimer, type Exit, type RootProcess } from './processTree.js';
 
@@ -91,25 +92,6 @@ export interface CommandResult {
   truncated: boolean;
   /** From the start of the process until the result was ready. */
   durationMs: number;
-}
-
-/** The program in `argv[0]` does not exist (ENOENT). */
-export class CommandNotFoundError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'CommandNotFoundError';
-  }
-}
-
-/**
- * The command exists but could not be started: not executable, a missing
- * working directory, a missing script interpreter, invalid arguments.
- */
-export class CommandStartError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'CommandStartError';
-  }
 }
 
 const DEFAULT_MAX_OUTPUT_BYTES = 10 * 1024 * 1024;

@@ -348,7 +348,8 @@ export class Subscriber {
     // A CommandACK failure travels back in the ACK and the sender reports it; report here only what no sender will.
     if (isFailureStatus(result.status) && m.commandOrEvent !== 'CommandACK') {
       s.errors.report({
-        kind: result.status === 'rejected' ? FailureKind.Rejected : FailureKind.MethodFailed,
+        // Refusals are answered before an execution starts: what ends here ran (or was stopped).
+        kind: FailureKind.MethodFailed,
         text: `${m.method} from ${m.fromNode} ${result.status}: ${result.error ?? ''}`.trim(),
         messageId: m.id,
         subject,

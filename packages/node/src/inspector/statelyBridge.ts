@@ -271,8 +271,3 @@ export function attachStately(o: StatelyOptions): StatelyBridge {
   });
   return { inspect, stop };
 }
-
-/** Whether `value` names a Stately target this bridge accepts: `sky`, or a ws:// or wss:// URL. */
-export function isStatelyTarget(value: string): boolean {
-  return value === 'sky' || /^wss?:\/\/\S+$/.test(value);
-}

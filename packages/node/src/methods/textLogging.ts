@@ -4,18 +4,10 @@
  * `<dataFolder>/<directory>/<fromNode>/<fileName>`; without `directory` and
  * `fileName` that is the seed's `<dataFolder>/<fromNode>/<subject>.log`.
  */
-import { join } from 'node:path';
-import type { WireMessage } from '@steward/core';
 import { textOf } from '../execution/replyMessage.js';
 import { appendAt, appendStart, type AppendProgress } from './fileAppend.js';
 import type { MethodHandler } from './types.js';
 import { replyFile, replyFilePath } from './writePath.js';
-
-/** The seed's file for a text message from `m.fromNode` on `subject` (no directory, no fileName). */
-export function textFileOf(dataFolder: string, m: WireMessage, subject: string): string {
-  // Both parts are validated node names and method names: no separators, no "..".
-  return join(dataFolder, m.fromNode, `${subject}.log`);
-}
 
 /** Appends the text (the request's output for a reply) to the message's file. */
 export const textLogging: MethodHandler = {

@@ -55,7 +55,6 @@ export class StewardNode {
   private acks?: AckInbox;
   private journal?: Journal;
   private metrics?: Metrics;
-  private timers: NodeJS.Timeout[] = [];
   private stopping?: Promise<void>;
   private resolveExit!: (code: number) => void;
   /** Resolves with the exit code when the node stops (0, or {@link EXIT_ESCALATED}). */
@@ -275,7 +274,6 @@ export class StewardNode {
   stop(code = 0): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info(`node ${this.config.node} stopping`);
-      for (const t of this.timers) clearInterval(t);
       // Refusal summaries still counting: logged and queued for central now (journaled below), not lost.
       this.services?.errors.flush();
       try {
