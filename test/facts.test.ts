@@ -15,7 +15,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -130,9 +131,16 @@ describe('targeting by facts', { timeout: 300_000 }, () => {
       brokerHostPort: server.hostPort,
       args: ['--centralNodeName', centralName, '--sayHelloInterval', '1', '--enableSignatureCheck', 'true', '--enableAclCheck', 'false'],
     });
-    const ship = (name: string, tags: string) =>
-      startNode({ name, folder: join(dir, name), brokerHostPort: server.hostPort, args: shipArgs, env: { STEWARD_TAGS: tags } });
-    [north, , old] = await Promise.all([ship(northName, 'site=north,role=db'), ship(southName, 'site=south'), ship(oldName, 'site=north')]);
+    const ship = (name: string, env: Record<string, string> = {}) =>
+      startNode({ name, folder: join(dir, name), brokerHostPort: server.hostPort, args: shipArgs, env });
+    // The south ship has its tags in its steward.json, which `steward start` reads as its config file too.
+    await mkdir(join(dir, southName), { recursive: true });
+    writeFileSync(join(dir, southName, 'steward.json'), JSON.stringify({ tags: { site: 'south' } }));
+    [north, , old] = await Promise.all([
+      ship(northName, { STEWARD_TAGS: 'site=north,role=db' }),
+      ship(southName),
+      ship(oldName, { STEWARD_TAGS: 'site=north' }),
+    ]);
     for (const n of [northName, southName, oldName]) await approve(n);
   });
 
@@ -144,6 +152,7 @@ describe('targeting by facts', { timeout: 300_000 }, () => {
       },
       { timeoutMs: 60_000, intervalMs: 500, message: 'the ships said hello with approved keys' },
     );
+    assert.equal(all.find((x) => x.name === southName)?.facts?.['tag:site'], 'south', 'tags from steward.json');
     const n = all.find((x) => x.name === northName)!;
     assert.equal(n.facts?.['tag:site'], 'north');
     assert.equal(n.facts?.['tag:role'], 'db');
