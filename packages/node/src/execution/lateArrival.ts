@@ -10,7 +10,7 @@
  * taken late (behind). Signed messages cannot have it moved: it is part of
  * what the signature covers.
  */
-import { ResultStatus, type AckReply, type WireMessage } from '@steward/core';
+import { methodInfo, ResultStatus, type AckReply, type WireMessage } from '@steward/core';
 import { deadlineCounter, deadlinePassed } from '../delivery/deadline.js';
 import { FailureKind } from '../node/errorKernel.js';
 import type { NodeServices } from '../node/services.js';
@@ -33,7 +33,7 @@ export function refusedAsLate(s: NodeServices, m: WireMessage, subject: string, 
     messageId: m.id,
     subject,
     peer: m.fromNode,
-    localOnly: m.method === 'ErrorLog' || m.method === 'REQErrorLog',
+    localOnly: methodInfo(m.method)?.errorReport === true,
   });
   answer({ id: m.id, node: s.config.node, status: ResultStatus.Rejected, error });
   return true;
