@@ -10,7 +10,7 @@
 import type { WireMessage } from '@steward/core';
 
 /** The placeholder for the previous output in `replyMethodArgs`. */
-export const stewardDataPlaceholder = '{{STEWARD_DATA}}';
+const stewardDataPlaceholder = '{{STEWARD_DATA}}';
 
 /** The argv and environment to run `m` with. */
 export function commandInput(m: WireMessage): { argv: string[]; env: NodeJS.ProcessEnv } {

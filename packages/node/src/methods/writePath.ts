@@ -124,7 +124,7 @@ const guards = new WeakMap<NodeConfig, { at: number; guard: Promise<ControlGuard
  * Resolves {@link controlPaths} into a {@link ControlGuard}. The result is
  * reused for a second: only the node's own user can move its control paths.
  */
-export function controlGuard(config: NodeConfig): Promise<ControlGuard> {
+function controlGuard(config: NodeConfig): Promise<ControlGuard> {
   const now = Date.now();
   const cached = guards.get(config);
   if (cached && now - cached.at < guardTtlMs) return cached.guard;
@@ -265,7 +265,7 @@ export async function openInPlace(file: string, flags: number, mode?: number): P
 }
 
 /** The allowed root an absolute `path` lies in, or undefined. */
-export function allowedRootOf(config: NodeConfig, path: string): string | undefined {
+function allowedRootOf(config: NodeConfig, path: string): string | undefined {
   const p = resolve(path);
   return config.allowedWriteRoots.find((root) => isWithin(resolve(root), p));
 }

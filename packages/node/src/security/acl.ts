@@ -51,14 +51,14 @@ function runsCommand(method: string): boolean {
 }
 
 /** In `to` and `from`: the central node (`--centralNodeName`), whatever its name. */
-export const centralGroup = '@central';
+const centralGroup = '@central';
 
 /**
  * The policy in force while no ACL was ever set at central: central may
  * call every method on every node; the others only the built-in allowances.
  * Secure by default, and the seed's messages, sent from central, still run.
  */
-export const defaultAclRules: readonly AclRule[] = [{ to: '*', from: centralGroup, method: '*' }];
+const defaultAclRules: readonly AclRule[] = [{ to: '*', from: centralGroup, method: '*' }];
 
 /** `acl`, or the default policy when no ACL was ever set (version 0, no rules). */
 export function aclInForce(acl: Acl): Acl {

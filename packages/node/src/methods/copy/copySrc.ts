@@ -43,7 +43,7 @@ interface CopyProgress {
  *
  * @throws {@link UnrecoverableError} naming the wrong argument.
  */
-export function parseCopyArgs(data: string[]): CopyArgs {
+function parseCopyArgs(data: string[]): CopyArgs {
   const [src, dstNode, dstPath, chunk, total, perm] = data;
   if (!src) throw new UnrecoverableError('methodArgs[0] (srcPath) is missing');
   const nodeProblem = nodeNameProblem(dstNode);
