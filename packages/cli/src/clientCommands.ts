@@ -3,6 +3,7 @@
  * `send`, `status`, `jobs` and `nodes`, as yargs command modules for main.ts.
  */
 import type { CommandModule } from 'yargs';
+import { cancelOptionNames, cancelOptions, runCancel } from './cancelCommand.js';
 import { jobsOptionNames, jobsOptions, runJobs } from './jobsCommand.js';
 import { nodesOptionNames, nodesOptions, runNodes } from './nodesCommand.js';
 import { runSend, sendOptionNames, sendOptions } from './sendCommand.js';
@@ -16,6 +17,7 @@ export const clientCommandOptionNames: Readonly<Record<string, readonly string[]
   jobs: jobsOptionNames,
   nodes: nodesOptionNames,
   watch: watchOptionNames,
+  cancel: cancelOptionNames,
 };
 
 /** The client commands; each hands its exit code to `setCode`. */
@@ -50,6 +52,12 @@ export function clientCommands(setCode: (code: number) => void): CommandModule[]
       describe: "follow the local node's live events (deliveries, attempts, executions, failures, restarts) until Ctrl-C",
       builder: watchOptions,
       handler: async (a: Parameters<typeof runWatch>[0]) => setCode(await runWatch(a)),
+    },
+    {
+      command: 'cancel [ids..]',
+      describe: 'take back messages the local node sent: never sent ones are withdrawn, running ones stopped on the receiver',
+      builder: cancelOptions,
+      handler: async (a: Parameters<typeof runCancel>[0]) => setCode(await runCancel(a)),
     },
   ];
   return modules as unknown as CommandModule[];

@@ -343,6 +343,16 @@ const rows = [
     dataDoc: '(sent by nodes)',
     summary: 'One chunk (or the final check) of a copy started by `REQCopySrc`.',
   },
+  {
+    name: 'Cancel',
+    defaultKind: 'CommandACK',
+    ordered: false,
+    data: DataShape.Text,
+    args: { min: 1, usage: '[id, ...]: ids of messages the sender sent to this node' },
+    dataDoc: '`[id, ...]` (sent by `steward cancel`)',
+    summary:
+      'Cancels messages its sender sent to this node: a running one is stopped (its process tree killed), a queued one never runs, one not received yet is refused when it comes. Only the sender of a message may cancel it.',
+  },
 ] as const satisfies readonly MethodInfo[];
 
 /** The name of a method, as written in messages: one of the rows. */

@@ -39,6 +39,7 @@ export {
   type ReceivedStatus,
   type JobSummary,
   type NodeStatus,
+  type CancelResult,
 } from './api/socketProtocol.js';
 export { isFailureEvent, minWatchIdPrefix, type WatchEvent } from './api/watchProtocol.js';
 export { socketFileName, runtimeSocketPath } from './api/socketPath.js';

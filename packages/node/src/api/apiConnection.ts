@@ -8,6 +8,7 @@ import { FailureKind } from '../node/errorKernel.js';
 import type { NodeServices } from '../node/services.js';
 import { stewardVersion } from '../version.js';
 import { jobsOf, nodesOf, statusOf } from './queries.js';
+import { serveCancel } from './cancelRequest.js';
 import { SendSession, type SendClient } from './sendSession.js';
 import { WatchSession, type WatchClient } from './watchSession.js';
 import {
@@ -117,6 +118,8 @@ export class ApiConnection implements SendClient, WatchClient {
         return this.respond(nodesOf(this.s, req));
       case 'watch':
         return new WatchSession(this.s, this, req).run();
+      case 'cancel':
+        return serveCancel(this.s, req, (r) => this.respond(r));
       case 'ping':
         return this.respond({
           type: 'pong',

@@ -19,6 +19,7 @@ import {
   type MessageSpec,
 } from '@steward/core';
 import { parseWatch, watchRequestFields, type WatchEvent, type WatchRequest } from './watchProtocol.js';
+import { cancelRequestFields, parseCancel, type CancelRequest, type CancelResult } from './cancelProtocol.js';
 
 /** Longest request line the node reads, in bytes; a longer one is answered with an error and skipped. */
 export const maxRequestLineBytes = 8 * 1024 * 1024;
@@ -43,6 +44,8 @@ export const SocketOp = {
   Ping: 'ping',
   /** Follow the node's live events (see watchProtocol.ts). */
   Watch: 'watch',
+  /** Take back messages this node sent (see cancelProtocol.ts). */
+  Cancel: 'cancel',
 } as const;
 /** The operations of the local API. */
 export type SocketOp = (typeof SocketOp)[keyof typeof SocketOp];
@@ -112,7 +115,8 @@ export interface PingRequest {
 }
 
 /** Every request, parsed. */
-export type SocketRequest = SendRequest | StatusRequest | JobsRequest | NodesRequest | PingRequest | WatchRequest;
+export type SocketRequest = SendRequest | StatusRequest | JobsRequest | NodesRequest | PingRequest | WatchRequest | CancelRequest;
+export type { CancelRequest, CancelResult };
 
 /** A warning about one message of a `send` request. */
 export interface MessageWarning {
@@ -319,6 +323,7 @@ export type SocketResponse =
   | { type: 'watching'; reqId?: ReqId; node: string }
   | ({ type: 'event'; reqId?: ReqId } & WatchEvent)
   | { type: 'dropped'; reqId?: ReqId; count: number; since: number }
+  | { type: 'cancel'; reqId?: ReqId; results: CancelResult[] }
   | { type: 'error'; reqId?: ReqId; code: ErrorCode; error: string; problems?: RequestProblem[] };
 
 /** The response types. */
@@ -333,6 +338,7 @@ const requestFields: Record<SocketOp, ReadonlySet<string>> = {
   nodes: new Set(['op', 'reqId', 'staleAfter']),
   ping: new Set(['op', 'reqId']),
   watch: watchRequestFields,
+  cancel: cancelRequestFields,
 };
 
 /**
@@ -404,6 +410,9 @@ export function parseRequest(raw: unknown): SocketRequest {
       break;
     case 'watch':
       req = parseWatch(obj, problems);
+      break;
+    case 'cancel':
+      req = parseCancel(obj, problems);
       break;
   }
   if (problems.length > 0) return fail();
@@ -515,6 +524,7 @@ const responseTypes: ReadonlySet<SocketResponseType> = new Set<SocketResponseTyp
   'watching',
   'event',
   'dropped',
+  'cancel',
   'error',
 ]);
 

@@ -34,6 +34,7 @@ import type { AckInbox } from '../transport/ackInbox.js';
 import { FailureKind } from '../node/errorKernel.js';
 import { CommandOutputLog } from './commandOutputLog.js';
 import { deadlineCounter, deadlinePassed, DeadlineTimer } from './deadline.js';
+import { cancelledCounter, withdrawalsOf, type PublisherCancel, type Withdrawals } from './withdrawals.js';
 import type { NodeSecurity } from '../security/nodeSecurity.js';
 import type { NodeServices } from '../node/services.js';
 
@@ -88,9 +89,13 @@ export class Publisher {
   /** Wakes this publisher at the earliest deadline (ttl) of a message it holds. */
   private readonly deadlines = new DeadlineTimer(() => this.expireDue());
   private stopped = false;
+  /** This node's cancels (steward cancel): checked before each send. */
+  private readonly withdrawals: Withdrawals;
+  private unregisterCancels?: () => void;
 
   constructor(private readonly opts: PublisherOptions) {
     this.s = opts.services;
+    this.withdrawals = withdrawalsOf(this.s);
     this.outputLog = new CommandOutputLog(this.s.config.dataFolder);
     const parsed = parseSubject(opts.subject);
     this.ordered = methodInfo(parsed?.method ?? '')?.ordered ?? true;
@@ -104,6 +109,7 @@ export class Publisher {
 
   /** Loads the subject's unfinished messages and starts sending. */
   start(): void {
+    this.unregisterCancels = this.withdrawals.register(this.opts.subject, this);
     this.wake();
   }
 
@@ -118,6 +124,7 @@ export class Publisher {
   /** Stops every delivery actor; their journal state stays for the next start. */
   stop(): void {
     this.stopped = true;
+    this.unregisterCancels?.();
     clearTimeout(this.idleTimer);
     this.deadlines.stop();
     for (const [id, { actor }] of this.active) {
@@ -181,6 +188,11 @@ export class Publisher {
     const s = this.s;
     const m = rec.message;
     const nc = await s.broker.ready();
+    // Cancelled while it waited for the broker: never published (see withdrawals.ts).
+    if (this.withdrawals.cancelling.has(id)) {
+      this.active.get(id)?.actor.send({ type: 'CANCEL', unsent: true });
+      return;
+    }
     // The broker may have been away long: a message whose deadline passed meanwhile is not sent late.
     if (deadlinePassed(m)) {
       this.active.get(id)?.actor.send({ type: 'DEADLINE', unsent: true });
@@ -265,8 +277,10 @@ export class Publisher {
       },
     });
     actor.start();
+    // Cancelled (steward cancel) before its turn: ends cancelled without a send.
+    if (this.withdrawals.cancelling.has(id)) actor.send({ type: 'CANCEL' });
     // Loaded after its deadline (a restart, a long queue): expired without a send.
-    if (deadlinePassed(m)) actor.send({ type: 'DEADLINE' });
+    else if (deadlinePassed(m)) actor.send({ type: 'DEADLINE' });
     else {
       this.deadlines.note(m);
       actor.send({ type: 'SEND' });
@@ -290,6 +304,28 @@ export class Publisher {
     if (due.length > 0) this.queue = this.queue.filter((r) => !due.includes(r));
     for (const rec of this.queue) this.deadlines.note(rec.message);
     for (const rec of due) this.deliver(rec);
+  }
+
+  /**
+   * Cancels message `id` if this publisher holds it (see withdrawals.ts,
+   * which marks it cancelling first). Queued: withdrawn now, recorded by its
+   * own delivery actor like any other end. In flight: its delivery actor
+   * decides (see the delivery machine's CANCEL).
+   */
+  cancelDelivery(id: string): PublisherCancel | undefined {
+    const a = this.active.get(id);
+    if (a) {
+      a.actor.send({ type: 'CANCEL' });
+      const snap = a.actor.getSnapshot();
+      // Ended cancelled without ever being published: the receiver never had it.
+      return snap.status === 'done' && snap.output?.attempts === 0 ? 'withdrawn' : 'sent';
+    }
+    const at = this.queue.findIndex((r) => r.id === id);
+    if (at < 0) return undefined;
+    const [rec] = this.queue.splice(at, 1);
+    this.deliver(rec!);
+    // Withdrawn from the window after a send (closeWindow): the receiver may have it.
+    return rec!.attempts === 0 ? 'withdrawn' : 'sent';
   }
 
   /** The nearest earlier message of this subject still in flight (its id), if any. */
@@ -337,12 +373,13 @@ export class Publisher {
     // An ACK opens the window again; giving up on a message means the receiver is not answering
     // (a deadline says nothing about the receiver).
     if (out.status === 'delivered') this.cwnd = Math.min(this.windowSize, this.cwnd + 1);
-    else if (!out.deadlinePassed) this.closeWindow();
+    else if (!out.deadlinePassed && out.status !== 'cancelled') this.closeWindow();
     this.opts.acks.unregister(id);
     s.metrics.inflight.dec();
     try {
       const patch = {
-        state: out.status === 'delivered' ? OutboxState.Delivered : OutboxState.Expired,
+        state:
+          out.status === 'delivered' ? OutboxState.Delivered : out.status === 'cancelled' ? OutboxState.Cancelled : OutboxState.Expired,
         attempts: out.attempts,
         finishedAt: Date.now(),
       };
@@ -366,6 +403,7 @@ export class Publisher {
       // up is our own decision, told once it is recorded. Either way nothing else happens before the commit.
       if (out.status === 'delivered') event();
       await recorded;
+      this.withdrawals.cancelling.delete(id);
       if (out.status !== 'delivered') event();
       const audit = { event: out.status, id, subject, attempts: out.attempts } as const;
       s.audit.appendSoon([
@@ -391,6 +429,18 @@ export class Publisher {
     const { id, message: m, subject } = rec;
     // A failure of an error report is only logged: reporting it would send another, which could fail the same way.
     const isErrorReport = methodInfo(m.method)?.errorReport === true;
+    if (out.status === 'cancelled') {
+      // Asked for by the operator: counted and logged, not a failure.
+      cancelledCounter(s.metrics).inc({ method: m.method, side: 'sender' });
+      s.log.info(
+        `cancelled after ${out.attempts} attempt(s)${out.reply ? ` (${m.toNode} answered: ${out.reply.error ?? out.reply.status})` : ''}`,
+        {
+          id,
+          subject,
+        },
+      );
+      return;
+    }
     if (out.status === 'expired') {
       s.metrics.expired.inc({ method: m.method });
       if (out.deadlinePassed) deadlineCounter(s.metrics).inc({ method: m.method, side: 'sender' });

@@ -24,6 +24,12 @@ export interface Pending {
   abort?: AbortController;
   /** Stops the execution actor. */
   stop?: () => void;
+  /** The node that sent it: the only one that may cancel it (see methods/cancel.ts). */
+  fromNode?: string;
+  /** Cancels it while it runs (steward cancel); set once its execution actor exists. */
+  cancel?: (reason: string) => void;
+  /** Why it is cancelled, when it was cancelled before its turn: it then never runs. */
+  cancelReason?: string;
 }
 
 /** Options of {@link ExecutionRunner}. @internal */
@@ -63,8 +69,8 @@ export class ExecutionRunner {
       method: fromPromise<MethodOutcome, { id: string }>(({ input, signal }) => this.runMethod(input.id, signal)),
       reply: fromPromise<void, ExecutionResult>(async ({ input }) => {
         const run = this.runs.get(input.id);
-        // Stopped by methodTimeout: what the method reported before the kill.
-        const stopped = input.status === 'timedOut' && input.output === '' && run?.partial;
+        // Stopped by methodTimeout or a cancel: what the method reported before the kill.
+        const stopped = (input.status === 'timedOut' || input.status === 'cancelled') && input.output === '' && run?.partial;
         if (run) await this.opts.finish(run.m, run.subject, stopped ? { ...input, output: run.partial } : input);
       }),
     },
@@ -161,6 +167,7 @@ export class ExecutionRunner {
         input: {
           id: m.id,
           methodTimeoutMs: handler.timeLimitMs ? handler.timeLimitMs(m) : m.methodTimeout < 0 ? -1 : m.methodTimeout * 1000,
+          ...(pending.cancelReason !== undefined ? { cancelReason: pending.cancelReason } : {}),
         },
       });
       const done = (): void => {
@@ -171,6 +178,7 @@ export class ExecutionRunner {
         actor.stop();
         done();
       };
+      pending.cancel = (reason) => actor.send({ type: 'CANCEL', reason });
       let last: string | undefined;
       actor.subscribe({
         next: (snap) => {

@@ -30,6 +30,8 @@ import type { NodeServices } from '../node/services.js';
 import type { NodeSecurity } from '../security/nodeSecurity.js';
 import { AppendHolds } from './appendHolds.js';
 import { ExecutionRunner, type Pending } from './executionRunner.js';
+import { receiverCancelsOf, type ExecutionCancel } from './receiverCancels.js';
+import { cancelledCounter } from '../delivery/withdrawals.js';
 import { fitOutput, followUpOf, followUpQueued } from './followUps.js';
 import { HeldMessages } from './heldMessages.js';
 import { parseInbound, verifyInbound } from './inboundMessage.js';
@@ -61,6 +63,8 @@ export class Subscriber {
   private readonly runner: ExecutionRunner;
   private readonly lanes: Lanes;
   private stopped = false;
+  /** Takes this subscriber out of the node's cancellable executions (see receiverCancels.ts). */
+  private unregisterCancels?: () => void;
 
   constructor(private readonly opts: SubscriberOptions) {
     this.s = opts.services;
@@ -95,6 +99,7 @@ export class Subscriber {
   /** Resumes unfinished executions from the journal, then subscribes. */
   async start(): Promise<void> {
     await this.recover();
+    this.unregisterCancels = receiverCancelsOf(this.s).register(this);
     const nc = await this.s.broker.ready();
     if (this.stopped) return;
     this.nc = nc;
@@ -113,6 +118,7 @@ export class Subscriber {
   /** Unsubscribes and stops executions; their inbox state stays for recovery. */
   stop(): void {
     this.stopped = true;
+    this.unregisterCancels?.();
     this.sub?.unsubscribe();
     this.held.clear();
     for (const p of this.pending.values()) p.stop?.();
@@ -127,7 +133,7 @@ export class Subscriber {
     for (const { id, file } of resumedAppends(this.s, open, [this.opts.method]).reverse()) this.s.appendLocks.reserve(file, id, true);
     for (const rec of open) {
       if (rec.message.method !== this.opts.method) continue;
-      this.pending.set(rec.id, {});
+      this.pending.set(rec.id, { fromNode: rec.message.fromNode });
       if (rec.state === InboxState.Running && !this.handlerFor(rec.message).idempotent && !rec.message.rerunInterrupted) {
         await this.interrupted(rec);
         continue;
@@ -226,6 +232,8 @@ export class Subscriber {
       }
       return;
     }
+    // Its sender cancelled it before it came (see methods/cancel.ts): refused as cancelled, never run.
+    if (await this.cancelledBeforeArrival(m, msg)) return;
     // New, and its deadline (ttl) passed on the way: refused, not run late (see lateArrival.ts).
     if (
       refusedAsLate(this.s, m, msg.subject, (ack) => {
@@ -243,7 +251,7 @@ export class Subscriber {
     }
 
     if (this.held.size > 0) this.held.unhold(m.id);
-    const pending: Pending = msg.reply ? { replyTo: msg.reply } : {};
+    const pending: Pending = msg.reply ? { replyTo: msg.reply, fromNode: m.fromNode } : { fromNode: m.fromNode };
     if (answers !== undefined) {
       pending.answers = answers;
       this.replyClaims.set(answers, m.id);
@@ -278,6 +286,49 @@ export class Subscriber {
     }
     this.lanes.enqueue({ m, subject: msg.subject, progress: undefined });
     this.releaseFollowerOf(m.id);
+  }
+
+  /**
+   * Cancels message `id` if this subscriber holds it and `byNode` sent it
+   * (see receiverCancels.ts): a running one is stopped, a queued one will
+   * not run. Either way its execution actor answers `cancelled`.
+   */
+  cancelExecution(id: string, byNode: string, reason: string): ExecutionCancel | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    // The Cancel's fromNode is its proven sender; the message's own fromNode says who may cancel it.
+    if (p.fromNode !== byNode) return { kind: 'refused', sender: p.fromNode ?? 'unknown' };
+    if (p.cancel) {
+      p.cancel(reason);
+      return { kind: 'running' };
+    }
+    p.cancelReason = reason;
+    return { kind: 'queued' };
+  }
+
+  /**
+   * Whether `m`'s own sender cancelled it before it came: if so it is
+   * journaled as cancelled (a resend is answered from the inbox) and
+   * answered, never run. A cancel by another node does not count. Costs one
+   * primary-key lookup per new message.
+   */
+  private async cancelledBeforeArrival(m: WireMessage, msg: Msg): Promise<boolean> {
+    const by = this.s.journal.cancelOf(m.id);
+    if (by === undefined || by !== m.fromNode) return false;
+    const result: AckReply = {
+      id: m.id,
+      node: this.s.config.node,
+      status: ResultStatus.Cancelled,
+      error: `cancelled by ${by} before it arrived`,
+    };
+    await this.s.journal.insertInboxCancelled(m, msg.subject, result);
+    this.s.metrics.executions.inc({ method: m.method, status: result.status });
+    cancelledCounter(this.s.metrics).inc({ method: m.method, side: 'receiver' });
+    this.s.events.emit('execution', { id: m.id, subject: msg.subject, message: m, state: 'cancelled', result, time: Date.now() });
+    this.s.log.info(`${m.method} cancelled before it arrived: not run`, { id: m.id, subject: msg.subject, from: m.fromNode });
+    if (msg.reply) this.respond(msg.reply, kindIsCommand(m.commandOrEvent) ? result : this.receivedAck(m.id, false));
+    this.settledWithoutJournal(m.id);
+    return true;
   }
 
   /** Whether message `id` was received (queued, running, finished or refused). */
@@ -336,9 +387,13 @@ export class Subscriber {
     if (result.error !== undefined) reply.error = result.error;
     if (result.exitCode !== undefined) reply.exitCode = result.exitCode;
     const followUp = followUpOf(s, m, reply, this.handlerFor(m));
-    await s.journal.updateInbox(m.id, { state: result.status, result: reply, finishedAt: Date.now() }, followUp);
+    const unjournaled = this.pending.get(m.id)?.unjournaled === true;
+    // Cancelled before its turn, never journaled (a CommandACK is journaled only when it starts): stored now, so a resend is not run.
+    if (unjournaled && result.status === 'cancelled') await s.journal.insertInboxCancelled(m, subject, reply);
+    else await s.journal.updateInbox(m.id, { state: result.status, result: reply, finishedAt: Date.now() }, followUp);
     if (followUp) followUpQueued(s, followUp);
     s.metrics.executions.inc({ method: m.method, status: result.status });
+    if (result.status === 'cancelled') cancelledCounter(s.metrics).inc({ method: m.method, side: 'receiver' });
     s.events.emit('execution', { id: m.id, subject, message: m, state: 'replied', result: reply, time: Date.now() });
     const pending = this.pending.get(m.id);
     this.pending.delete(m.id);

@@ -6,6 +6,7 @@
  * handler.
  */
 import { methodRows, type MethodName } from '@steward/core';
+import { cancel } from './cancel.js';
 import { copyDst } from './copy/copyDst.js';
 import { copySrc } from './copy/copySrc.js';
 import { cliCommand } from './cliCommand.js';
@@ -58,6 +59,7 @@ const handlers: Readonly<Record<MethodName, MethodHandler>> = {
   REQOpProcessStop: opProcessStop,
   REQCopySrc: copySrc,
   REQCopyDst: copyDst,
+  Cancel: cancel,
 };
 
 /** Handlers by method name, in the order of the catalogue's rows. */

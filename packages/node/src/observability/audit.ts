@@ -10,7 +10,7 @@ import type { WireMessage } from '@steward/core';
 /** One line of the audit log. */
 export type AuditEntry =
   | { event: 'accepted'; message: WireMessage; subject: string; source?: string }
-  | { event: 'delivered' | 'expired'; id: string; subject: string; attempts: number; status?: string; error?: string };
+  | { event: 'delivered' | 'expired' | 'cancelled'; id: string; subject: string; attempts: number; status?: string; error?: string };
 
 /** Appends audit entries to a JSON-lines file. */
 export class AuditLog {
