@@ -266,6 +266,16 @@ describe('targeting by facts', { timeout: 300_000 }, () => {
         [],
       );
       assert.ok(!readFileSync(runsFile, 'utf8').includes(rogueName));
+
+      // A glob over names is no way around it either: f[nr]<tag> names the north ship and the rogue.
+      const globbed = await steward(['send', '--toNodes', `f[nr]${tag}`, '--', 'bash', '-c', `pwd >> ${runsFile}`], central.folder);
+      assert.equal(globbed.code, 0, show(globbed));
+      assert.match(globbed.stderr, new RegExp(`skipping node ${rogueName}: its key is not approved at central`), show(globbed));
+      assert.deepEqual(
+        outboxRows<{ toNode: string }, unknown>(central).filter((x) => x.message.toNode === rogueName),
+        [],
+      );
+      assert.ok(!readFileSync(runsFile, 'utf8').includes(rogueName));
     } finally {
       await nc.close();
     }

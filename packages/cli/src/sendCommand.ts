@@ -154,6 +154,8 @@ export async function runSend(a: SendArgs, io: ClientIO = processIO()): Promise<
       nodes = resolved.nodes;
       for (const s of resolved.stale)
         io.stderr.write(`steward: warning: skipping stale node ${s.name} (last SayHello ${Math.round(s.ageSeconds)} s ago)\n`);
+      for (const s of resolved.unapproved)
+        io.stderr.write(`steward: warning: skipping node ${s.name}: its key is not approved at central\n`);
       if (where.length > 0) nodes = targetsByFacts(where, reg.nodes, targets.length > 0 ? nodes : undefined, io);
     }
     const messages = expand(drafts, nodes);

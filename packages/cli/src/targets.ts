@@ -59,6 +59,12 @@ export interface ResolvedTargets {
   nodes: string[];
   /** Nodes a glob matched that are stale (not heard from recently): left out. */
   stale: NodeStatus[];
+  /**
+   * Nodes a glob matched whose key central has not approved (a name anyone
+   * on the broker can claim with a hello): left out, so a glob never sends
+   * the operator's command to them.
+   */
+  unapproved: NodeStatus[];
 }
 
 /**
@@ -70,6 +76,7 @@ export interface ResolvedTargets {
 export function resolveTargets(targets: readonly string[], registry: readonly NodeStatus[] | undefined): ResolvedTargets {
   const nodes: string[] = [];
   const stale: NodeStatus[] = [];
+  const unapproved: NodeStatus[] = [];
   const add = (n: string) => {
     if (!nodes.includes(n)) nodes.push(n);
   };
@@ -82,15 +89,19 @@ export function resolveTargets(targets: readonly string[], registry: readonly No
     }
     const re = globToRegExp(t);
     const matched = [...(registry ?? [])].filter((n) => re.test(n.name)).sort((a, b) => a.name.localeCompare(b.name));
-    const alive = matched.filter((n) => n.alive);
-    for (const n of matched) if (!n.alive && !stale.some((s) => s.name === n.name)) stale.push(n);
+    const alive = matched.filter((n) => n.alive && n.keyApproved !== false);
+    for (const n of matched) {
+      if (!n.alive && !stale.some((s) => s.name === n.name)) stale.push(n);
+      else if (n.alive && n.keyApproved === false && !unapproved.some((s) => s.name === n.name)) unapproved.push(n);
+    }
     if (alive.length === 0) {
-      const staleNote = matched.length > 0 ? ` (${matched.length} stale: ${matched.map((n) => n.name).join(', ')})` : '';
-      throw new UsageError(`no alive node in the registry matches "${t}"${staleNote}`);
+      const left = matched.map((n) => `${n.name}${n.alive ? ', key not approved' : ', stale'}`);
+      const note = matched.length > 0 ? ` (${matched.length} left out: ${left.join('; ')})` : '';
+      throw new UsageError(`no alive node with an approved key in the registry matches "${t}"${note}`);
     }
     for (const n of alive) add(n.name);
   }
-  return { nodes, stale };
+  return { nodes, stale, unapproved };
 }
 
 /** The groups file's name, in the node folder. */

@@ -38,9 +38,20 @@ describe('targets', () => {
       r.stale.map((n) => n.name),
       ['ship3'],
     );
-    assert.throws(() => resolveTargets(['db*'], registry), /no alive node in the registry matches "db\*"/);
-    assert.throws(() => resolveTargets(['ship3*'], registry), /\(1 stale: ship3\)/);
+    assert.throws(() => resolveTargets(['db*'], registry), /no alive node with an approved key in the registry matches "db\*"/);
+    assert.throws(() => resolveTargets(['ship3*'], registry), /\(1 left out: ship3, stale\)/);
     assert.throws(() => resolveTargets(['bad name'], registry), UsageError);
+  });
+
+  it('never lets a glob match a node whose key central has not approved (a name anyone on the broker can claim)', () => {
+    const registry = [node('ship1'), { ...node('ship2'), keyApproved: false }, { ...node('shipx'), keyApproved: false }];
+    const r = resolveTargets(['ship*'], registry);
+    assert.deepEqual(r.nodes, ['ship1']);
+    assert.deepEqual(
+      r.unapproved.map((n) => n.name),
+      ['ship2', 'shipx'],
+    );
+    assert.throws(() => resolveTargets(['shipx*'], registry), /\(1 left out: shipx, key not approved\)/);
   });
 });
 
