@@ -204,6 +204,47 @@ describe('steward cancel', { timeout: 600_000 }, () => {
     assert.equal(rec?.reply?.status, 'succeeded');
   });
 
+  it('retry of an expired message after its node starts: it runs once; a succeeded one is not sent again without --force', async () => {
+    const otherName = `cnr${tag}`;
+    const file = join(dir, 'retried');
+    await central.inmsg(
+      JSON.stringify([
+        {
+          toNode: otherName,
+          method: 'CLICommand',
+          commandOrEvent: 'CommandACK',
+          data: ['bash', '-c', `echo ran >> ${file}`],
+          timeout: 1,
+          retries: 0,
+        },
+      ]) + '\n',
+    );
+    const row = await waitFor(() => outboxRows<Msg, Reply>(central).find((r) => r.message.toNode === otherName && r.state === 'expired'), {
+      timeoutMs: 120_000,
+      message: 'the message to the offline node expires',
+    });
+    await startNode({
+      name: otherName,
+      folder: join(dir, otherName),
+      brokerHostPort: server.hostPort,
+      args: [...checksOff, '--centralNodeName', centralName],
+    });
+    const r = await steward(['retry', row.id], central.folder);
+    assert.equal(r.code, 0, show(r));
+    const again = /sent again as (\S+)/.exec(r.stderr)?.[1];
+    assert.ok(again && again !== row.id, show(r));
+    const newRow = outboxRows<Msg, Reply>(central).find((x) => x.id === again);
+    assert.equal(newRow?.state, 'delivered');
+    assert.deepEqual(newRow?.message.data, row.message.data, 'the same fields');
+    const { readFileSync } = await import('node:fs');
+    assert.equal(readFileSync(file, 'utf8'), 'ran\n', 'it ran once');
+
+    const refused = await steward(['retry', again], central.folder);
+    assert.equal(refused.code, 1, show(refused));
+    assert.match(refused.stderr, /succeeded\): not sent again without --force/, show(refused));
+    assert.equal(readFileSync(file, 'utf8'), 'ran\n', 'not run again');
+  });
+
   it('attack: a Cancel from another node than the sender is refused; the message runs on', async () => {
     const node = await startShip();
     const file = join(dir, 'not-cancelled');

@@ -4,6 +4,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { cancelOptionNames, cancelOptions, runCancel } from './cancelCommand.js';
+import { retryOptionNames, retryOptions, runRetry } from './retryCommand.js';
 import { jobsOptionNames, jobsOptions, runJobs } from './jobsCommand.js';
 import { nodesOptionNames, nodesOptions, runNodes } from './nodesCommand.js';
 import { runSend, sendOptionNames, sendOptions } from './sendCommand.js';
@@ -18,6 +19,7 @@ export const clientCommandOptionNames: Readonly<Record<string, readonly string[]
   nodes: nodesOptionNames,
   watch: watchOptionNames,
   cancel: cancelOptionNames,
+  retry: retryOptionNames,
 };
 
 /** The client commands; each hands its exit code to `setCode`. */
@@ -58,6 +60,12 @@ export function clientCommands(setCode: (code: number) => void): CommandModule[]
       describe: 'take back messages the local node sent: never sent ones are withdrawn, running ones stopped on the receiver',
       builder: cancelOptions,
       handler: async (a: Parameters<typeof runCancel>[0]) => setCode(await runCancel(a)),
+    },
+    {
+      command: 'retry <ids..>',
+      describe: 'send expired, failed or cancelled messages again as new messages, with the same fields; report like send',
+      builder: retryOptions,
+      handler: async (a: Parameters<typeof runRetry>[0]) => setCode(await runRetry(a)),
     },
   ];
   return modules as unknown as CommandModule[];

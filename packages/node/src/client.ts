@@ -40,6 +40,7 @@ export {
   type JobSummary,
   type NodeStatus,
   type CancelResult,
+  type RetryItem,
 } from './api/socketProtocol.js';
 export { isFailureEvent, minWatchIdPrefix, type WatchEvent } from './api/watchProtocol.js';
 export { socketFileName, runtimeSocketPath } from './api/socketPath.js';

@@ -9,6 +9,7 @@ import type { NodeServices } from '../node/services.js';
 import { stewardVersion } from '../version.js';
 import { jobsOf, nodesOf, statusOf } from './queries.js';
 import { serveCancel } from './cancelRequest.js';
+import { serveRetry } from './retryRequest.js';
 import { SendSession, type SendClient } from './sendSession.js';
 import { WatchSession, type WatchClient } from './watchSession.js';
 import {
@@ -120,6 +121,8 @@ export class ApiConnection implements SendClient, WatchClient {
         return new WatchSession(this.s, this, req).run();
       case 'cancel':
         return serveCancel(this.s, req, (r) => this.respond(r));
+      case 'retry':
+        return serveRetry(this.s, req, (r) => this.respond(r));
       case 'ping':
         return this.respond({
           type: 'pong',

@@ -20,6 +20,7 @@ import {
 } from '@steward/core';
 import { parseWatch, watchRequestFields, type WatchEvent, type WatchRequest } from './watchProtocol.js';
 import { cancelRequestFields, parseCancel, type CancelRequest, type CancelResult } from './cancelProtocol.js';
+import { parseRetry, retryRequestFields, type RetryItem, type RetryRequest } from './retryProtocol.js';
 
 /** Longest request line the node reads, in bytes; a longer one is answered with an error and skipped. */
 export const maxRequestLineBytes = 8 * 1024 * 1024;
@@ -46,6 +47,8 @@ export const SocketOp = {
   Watch: 'watch',
   /** Take back messages this node sent (see cancelProtocol.ts). */
   Cancel: 'cancel',
+  /** Look up messages this node sent, to send them again (see retryProtocol.ts). */
+  Retry: 'retry',
 } as const;
 /** The operations of the local API. */
 export type SocketOp = (typeof SocketOp)[keyof typeof SocketOp];
@@ -115,8 +118,9 @@ export interface PingRequest {
 }
 
 /** Every request, parsed. */
-export type SocketRequest = SendRequest | StatusRequest | JobsRequest | NodesRequest | PingRequest | WatchRequest | CancelRequest;
-export type { CancelRequest, CancelResult };
+export type SocketRequest =
+  SendRequest | StatusRequest | JobsRequest | NodesRequest | PingRequest | WatchRequest | CancelRequest | RetryRequest;
+export type { CancelRequest, CancelResult, RetryRequest, RetryItem };
 
 /** A warning about one message of a `send` request. */
 export interface MessageWarning {
@@ -324,6 +328,7 @@ export type SocketResponse =
   | ({ type: 'event'; reqId?: ReqId } & WatchEvent)
   | { type: 'dropped'; reqId?: ReqId; count: number; since: number }
   | { type: 'cancel'; reqId?: ReqId; results: CancelResult[] }
+  | { type: 'retry'; reqId?: ReqId; items: RetryItem[] }
   | { type: 'error'; reqId?: ReqId; code: ErrorCode; error: string; problems?: RequestProblem[] };
 
 /** The response types. */
@@ -339,6 +344,7 @@ const requestFields: Record<SocketOp, ReadonlySet<string>> = {
   ping: new Set(['op', 'reqId']),
   watch: watchRequestFields,
   cancel: cancelRequestFields,
+  retry: retryRequestFields,
 };
 
 /**
@@ -413,6 +419,9 @@ export function parseRequest(raw: unknown): SocketRequest {
       break;
     case 'cancel':
       req = parseCancel(obj, problems);
+      break;
+    case 'retry':
+      req = parseRetry(obj, problems);
       break;
   }
   if (problems.length > 0) return fail();
@@ -525,6 +534,7 @@ const responseTypes: ReadonlySet<SocketResponseType> = new Set<SocketResponseTyp
   'event',
   'dropped',
   'cancel',
+  'retry',
   'error',
 ]);
 
