@@ -62,11 +62,16 @@ export async function runWatch(a: WatchArgs, io: ClientIO = processIO(), stop?: 
   try {
     const c = await connectToNode(a);
     client = c;
+    let paused = false;
     const write = (line: string) => {
       // stdout is backed up: stop reading, so the node (not this process) holds or drops the events.
-      if (!io.stdout.write(line + '\n')) {
+      if (!io.stdout.write(line + '\n') && !paused) {
+        paused = true;
         c.pause();
-        io.stdout.once('drain', () => c.resume());
+        io.stdout.once('drain', () => {
+          paused = false;
+          c.resume();
+        });
       }
     };
     const onResponse = (r: SocketResponse) => {
