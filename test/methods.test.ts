@@ -385,8 +385,9 @@ describe('seed methods between real nodes', () => {
 
   it('an output larger than the broker allows in one message still gets an answer to the sender', async () => {
     const tag = uniqueTag('big');
-    // 2 MB of output: within steward's own 10 MiB output cap, above nats-server's default 1 MB max_payload.
-    const big = ['bash', '-c', `head -c 2000000 /dev/zero | tr '\\0' a; echo; echo ${tag}-end`];
+    // 2.7 MB of random base64: within steward's own 10 MiB output cap, and above nats-server's default
+    // 1 MB max_payload even compressed (compressible output travels whole, see test/largeOutput.test.ts).
+    const big = ['bash', '-c', `head -c 2000000 /dev/urandom | base64 -w0; echo; echo ${tag}-end`];
     await send(
       { toNode: 'ship1', method: 'CLICommand', data: big, timeout: 2, retries: 1 },
       {

@@ -98,7 +98,9 @@ export type WireAck = Omit<AckReply, 'output'> & { output?: string | EncodedValu
 /** The wire form of `reply`: `reply` itself when its output is small. */
 export function encodeAck(reply: AckReply): WireAck {
   if (reply.output === undefined || reply.output.length <= 1024 || !shouldCompress(Buffer.byteLength(reply.output))) return reply;
-  return { ...reply, output: encodeText(reply.output) };
+  const encoded = encodeText(reply.output);
+  // Random output grows by a third in base64: sent as it is when encoding does not make it smaller.
+  return encoded.value.length < reply.output.length ? { ...reply, output: encoded } : reply;
 }
 
 /**

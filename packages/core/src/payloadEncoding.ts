@@ -95,7 +95,11 @@ export function encodeMessageFields<T extends { data: string[]; previousOutput?:
   if (!sizeOver(texts)) return m;
   const inner: { data: string[]; previousOutput?: string } = { data: m.data };
   if (m.previousOutput !== undefined) inner.previousOutput = m.previousOutput;
-  const out = { ...m, data: encodeText(JSON.stringify(inner)) } as unknown as T;
+  const json = JSON.stringify(inner);
+  const encoded = encodeText(json);
+  // Random text grows by a third in base64: sent as it is when encoding does not make it smaller.
+  if (encoded.value.length >= json.length) return m;
+  const out = { ...m, data: encoded } as unknown as T;
   delete out.previousOutput;
   return out;
 }
