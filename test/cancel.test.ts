@@ -189,6 +189,26 @@ describe('steward cancel', { timeout: 600_000 }, () => {
     assert.match(again.stdout, /already finished \(cancelled, cancelled\): nothing changed/, show(again));
   });
 
+  it('a `steward send` waiting for a message that is cancelled ends, saying cancelled (exit 1)', async () => {
+    await startShip();
+    const secs = `30.${randomInt(100_000, 999_999)}`;
+    const sending = steward(['send', '--toNode', shipName, '--', 'bash', '-c', `sleep ${secs}`], central.folder);
+    // The command itself (the steward send process's own arguments name it too).
+    await waitFor(() => processLines().some((l) => l.trim().startsWith(`sleep ${secs}`)), {
+      timeoutMs: 120_000,
+      message: 'the command runs',
+    });
+    const row = await waitFor(() => outboxRows<Msg, Reply>(central).find((x) => x.message.data.join(' ').includes(`sleep ${secs}`)), {
+      timeoutMs: 60_000,
+      message: 'the message is in the outbox',
+    });
+    const c = await steward(['cancel', row.id], central.folder);
+    assert.equal(c.code, 0, show(c));
+    const r = await sending;
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stdout + r.stderr, /cancelled/, show(r));
+  });
+
   it('a finished message says so, and nothing changes', async () => {
     await startShip();
     const row = await command(['echo', 'done']);

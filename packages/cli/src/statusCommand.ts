@@ -71,7 +71,7 @@ export function describeSent(s: SentStatus): string {
   let out = `message ${s.id}, sent by ${s.fromNode}\n`;
   out += field('to', `${s.toNode} (${s.subject})`);
   out += field('data', JSON.stringify(s.data));
-  const final = s.state === 'delivered' || s.state === 'expired';
+  const final = s.state === 'delivered' || s.state === 'expired' || s.state === 'cancelled';
   out += field('state', `${s.state}${final ? ` after ${s.attempts} attempt(s)` : `, ${s.attempts} attempt(s) so far`}`);
   out += field('created', formatTime(s.createdAt));
   if (s.finishedAt !== undefined) out += field('finished', `${formatTime(s.finishedAt)} (${s.finishedAt - s.createdAt} ms later)`);

@@ -10,7 +10,7 @@ import { SendStatus, type SendResult } from './socketProtocol.js';
 /** The facts about a sent message that decide its result. */
 export interface SentFacts {
   message: WireMessage;
-  /** The delivery state: final ones are `delivered` and `expired`. */
+  /** The delivery state: final ones are `delivered`, `expired` and `cancelled`. */
   state: string;
   attempts: number;
   ack?: AckReply;
@@ -31,6 +31,9 @@ export function sentResult(f: SentFacts, replyMessage?: WireMessage): SendResult
   const base = { id: m.id, toNode: m.toNode, method: m.method, attempts: f.attempts };
   if (f.state === 'expired') {
     return { ...base, status: SendStatus.Expired, error: `delivery expired after ${f.attempts} attempt(s): ${f.lastError ?? 'no ACK'}` };
+  }
+  if (f.state === 'cancelled') {
+    return { ...base, status: SendStatus.Cancelled, error: f.ack?.error ?? `cancelled (steward cancel) after ${f.attempts} attempt(s)` };
   }
   if (f.state !== 'delivered') return undefined;
   const ack = f.ack;

@@ -183,7 +183,7 @@ export class SendSession {
       const e = ev.e;
       const t = this.tracked.get(e.id);
       if (!t || t.result) return;
-      if (e.state === 'delivered' || e.state === 'expired') {
+      if (e.state === 'delivered' || e.state === 'expired' || e.state === 'cancelled') {
         t.facts = {
           message: e.message,
           state: e.state,

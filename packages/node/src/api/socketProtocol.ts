@@ -182,6 +182,8 @@ export const SendStatus = {
   Expired: 'expired',
   /** Delivered, but the reply message did not come within the reply timeout. */
   NoReply: 'noReply',
+  /** Cancelled (steward cancel): withdrawn before it was sent, or stopped on the receiver. */
+  Cancelled: 'cancelled',
 } as const;
 /** What `steward send` reports per message. */
 export type SendStatus = (typeof SendStatus)[keyof typeof SendStatus];
@@ -198,6 +200,9 @@ export function outcomeOf(status: SendStatus): SendOutcome {
       return 'ok';
     case SendStatus.Expired:
       return 'expired';
+    // The operator took it back: it did not do its work, like a failure on the node.
+    case SendStatus.Cancelled:
+      return 'failed';
     case SendStatus.NoReply:
       return 'noReply';
     default:
