@@ -19,11 +19,11 @@ describe('machineGraph', () => {
     assert.equal(g.initial, 'queued');
     assert.deepEqual(
       g.states.map((s) => s.key),
-      ['queued', 'sending', 'awaitingAck', 'retryWait', 'delivered', 'expired'],
+      ['queued', 'sending', 'awaitingAck', 'retryWait', 'delivered', 'expired', 'cancelled'],
     );
     assert.deepEqual(
       g.states.filter((s) => s.final).map((s) => s.key),
-      ['delivered', 'expired'],
+      ['delivered', 'expired', 'cancelled'],
     );
     assert.deepEqual(edge(g, 'queued', 'sending'), ['SEND']);
     assert.deepEqual(edge(g, 'sending', 'awaitingAck'), ['publish done [wantsAck]']);

@@ -110,8 +110,9 @@ export interface LiveModelOptions {
   history?: number;
 }
 
-const finalDelivery = new Set(['delivered', 'expired']);
-const finalExecution = new Set(['replied', 'duplicate', 'interrupted']);
+const finalDelivery = new Set(['delivered', 'expired', 'cancelled']);
+// 'cancelled' here is a message cancelled before it arrived (one cancelled while running ends 'replied').
+const finalExecution = new Set(['replied', 'duplicate', 'interrupted', 'cancelled']);
 
 /** The method of a subject `<node>.<kind>.<method>`. */
 export function methodOfSubject(subject: string): string {

@@ -209,13 +209,13 @@ export function attachStately(o: StatelyOptions): StatelyBridge {
     });
   };
   const onDelivery = (e: DeliveryEvent) =>
-    forward('delivery', e, e.state === 'delivered' || e.state === 'expired', {
+    forward('delivery', e, e.state === 'delivered' || e.state === 'expired' || e.state === 'cancelled', {
       subject: e.subject,
       attempts: e.attempts,
       ...(e.lastError ? { lastError: e.lastError } : {}),
     });
   const onExecution = (e: ExecutionEvent) =>
-    forward('execution', e, e.state === 'replied' || e.state === 'duplicate' || e.state === 'interrupted', {
+    forward('execution', e, e.state === 'replied' || e.state === 'duplicate' || e.state === 'interrupted' || e.state === 'cancelled', {
       subject: e.subject,
       fromNode: e.message.fromNode,
       ...(e.result ? { status: e.result.status } : {}),

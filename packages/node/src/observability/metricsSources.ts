@@ -62,7 +62,7 @@ function bindEventSources(metrics: Metrics, src: MetricSources, registers: clien
     // Only an attempt that waited for its ACK can miss it (a publish error is not a missed ACK).
     if (e.state === 'retryWait' && prev === 'awaitingAck') metrics.missedAcks.inc({ method });
     if (e.state === 'expired' && prev === 'awaitingAck') metrics.missedAcks.inc({ method });
-    if (e.state === 'delivered' || e.state === 'expired') {
+    if (e.state === 'delivered' || e.state === 'expired' || e.state === 'cancelled') {
       const sentAt = firstSend.get(e.id);
       if (e.state === 'delivered' && e.reply && sentAt !== undefined) metrics.ackRoundTrip.observe({ method }, (e.time - sentAt) / 1000);
       if (e.state === 'expired') metrics.failedAcks.inc({ method });
@@ -161,7 +161,7 @@ function bindJournalSources(metrics: Metrics, src: MetricSources, registers: cli
       };
       // Both queries use the partial indexes on unfinished rows, so they stay cheap on a large journal.
       const [out, inb] = readAll<{ subject: string; state: string; n: number }>([
-        `SELECT subject, state, COUNT(*) AS n FROM outbox WHERE state NOT IN ('delivered','expired') GROUP BY subject, state`,
+        `SELECT subject, state, COUNT(*) AS n FROM outbox WHERE state NOT IN ('delivered','expired','cancelled') GROUP BY subject, state`,
         `SELECT subject, state, COUNT(*) AS n FROM inbox WHERE state IN ('received','running') GROUP BY subject, state`,
       ]);
       count('out', out ?? []);
