@@ -159,6 +159,8 @@ export class Journal {
   private closed = false;
   private readonly statementCache = new Map<string, Database.Statement>();
   private readonly stmts;
+  /** Whether the `cancels` table may hold a row (see {@link Journal.cancelOf}). */
+  private mayHaveCancels: boolean;
   /** Number of committed write batches (for metrics). */
   commits = 0;
   /** Total milliseconds spent committing (for metrics). */
@@ -169,6 +171,7 @@ export class Journal {
   private constructor(path: string, db: Database.Database) {
     this.path = path;
     this.db = db;
+    this.mayHaveCancels = db.prepare(`SELECT 1 FROM cancels LIMIT 1`).get() !== undefined;
     this.stmts = {
       insertOutbox: db.prepare(
         `INSERT INTO outbox (id, source_key, subject, message, state, attempts, created_at, updated_at)
@@ -370,6 +373,7 @@ export class Journal {
    * {@link Journal.cancelOf}). Resolves once durable.
    */
   rememberCancel(id: string, byNode: string): Promise<void> {
+    this.mayHaveCancels = true;
     return this.write(() => {
       this.prepared(`INSERT OR IGNORE INTO cancels (id, by_node, at) VALUES (?, ?, ?)`).run(id, byNode, Date.now());
     }) as Promise<void>;
@@ -377,6 +381,8 @@ export class Journal {
 
   /** The node that cancelled message `id` before it arrived here, if one did. */
   cancelOf(id: string): string | undefined {
+    // Asked for every received message: with no cancel remembered (the usual case) it costs nothing.
+    if (!this.mayHaveCancels) return undefined;
     const row = this.prepared(`SELECT by_node FROM cancels WHERE id = ?`).get(id) as { by_node: string } | undefined;
     return row?.by_node;
   }

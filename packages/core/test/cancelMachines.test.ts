@@ -1,10 +1,14 @@
 /** The `CANCEL` event of the delivery and execution machines (steward cancel), on simulated time. */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createActor, fromPromise } from 'xstate';
 import type { AckReply } from '../src/ack.js';
 import { deliveryMachine, type DeliveryInput, type PublishInput } from '../src/deliveryMachine.js';
 import { executionMachine, type ExecutionResult, type MethodOutcome } from '../src/executionMachine.js';
+import { Journal } from '../src/journal.js';
 import { runUntil, TestClock } from './testClock.js';
 
 /** A delivery whose receiver never answers (every publish succeeds, no ACK). */
@@ -157,5 +161,34 @@ describe('execution machine: cancel', () => {
     await runUntil(clock, () => actor.getSnapshot().status === 'done', 'the reply');
     assert.equal(aborted(), false);
     assert.equal(replies[0]?.status, 'cancelled');
+  });
+});
+
+describe('journal: cancels of messages not received yet', () => {
+  it('are remembered across a reopen, and forgotten once the message is stored cancelled', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'steward-cancels-')), 'journal.db');
+    let j = Journal.open(path);
+    assert.equal(j.cancelOf('m1'), undefined);
+    await j.rememberCancel('m1', 'central');
+    assert.equal(j.cancelOf('m1'), 'central');
+    j.close();
+    j = Journal.open(path);
+    assert.equal(j.cancelOf('m1'), 'central', 'durable');
+    const message = {
+      id: 'm1',
+      toNode: 'ship',
+      fromNode: 'central',
+      method: 'CLICommand',
+      commandOrEvent: 'CommandACK' as const,
+      data: ['true'],
+      createdAt: 1,
+      timeout: 1,
+      retries: 0,
+      methodTimeout: 1,
+    };
+    await j.insertInboxCancelled(message, 'ship.CommandACK.CLICommand', { id: 'm1', node: 'ship', status: 'cancelled' });
+    assert.equal(j.cancelOf('m1'), undefined);
+    assert.equal(j.getInbox('m1')?.state, 'cancelled');
+    j.close();
   });
 });
