@@ -164,9 +164,28 @@ describe('steward cancel', { timeout: 600_000 }, () => {
     const secs = `30.${randomInt(100_000, 999_999)}`;
     const row = await command(['bash', '-c', `sleep ${secs}; touch ${file}`], { methodTimeout: 120 });
     await waitFor(() => processLines().some((l) => l.includes(`sleep ${secs}`)), { timeoutMs: 120_000, message: 'the command runs' });
-    const r = await steward(['cancel', row.id], central.folder);
-    assert.equal(r.code, 0, show(r));
-    assert.match(r.stdout, /says: cancelled \(was running\)/, show(r));
+    // The operator follows it live: steward watch shows the delivery end cancelled.
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: '' };
+    delete env['NODE_TEST_CONTEXT'];
+    const watch = spawn(process.execPath, [stewardBin, 'watch', '--json', '--id', row.id], {
+      cwd: central.folder,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let watched = '';
+    watch.stdout.setEncoding('utf8').on('data', (d: string) => (watched += d));
+    try {
+      await waitFor(() => watched.includes('"watching"'), { timeoutMs: 60_000, message: 'steward watch is watching' });
+      const r = await steward(['cancel', row.id], central.folder);
+      assert.equal(r.code, 0, show(r));
+      assert.match(r.stdout, /says: cancelled \(was running\)/, show(r));
+      await waitFor(() => /"kind":"delivery"[^\n]*"state":"cancelled"/.test(watched), {
+        timeoutMs: 60_000,
+        message: () => `watch shows cancelled:\n${watched}`,
+      });
+    } finally {
+      watch.kill('SIGINT');
+    }
     // The receiver answered the message itself: cancelled.
     const rec = await waitFor(() => outboxRows<Msg, Reply>(central).find((x) => x.id === row.id && x.state === 'cancelled'), {
       timeoutMs: 120_000,
