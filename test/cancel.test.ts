@@ -67,6 +67,7 @@ interface Msg {
   id: string;
   toNode: string;
   fromNode: string;
+  method: string;
   data: string[];
 }
 interface Reply {
@@ -226,6 +227,62 @@ describe('steward cancel', { timeout: 600_000 }, () => {
     const r = await sending;
     assert.equal(r.code, 1, show(r));
     assert.match(r.stdout + r.stderr, /cancelled/, show(r));
+  });
+
+  it('--toNode cancels every unfinished message to a node at once; none runs when it starts', async () => {
+    const name = `cnq${tag}`;
+    const files = [1, 2, 3].map((i) => join(dir, `many-${i}`));
+    await central.inmsg(
+      JSON.stringify(
+        files.map((f) => ({
+          toNode: name,
+          method: 'CLICommand',
+          commandOrEvent: 'CommandACK',
+          data: ['touch', f],
+          timeout: 2,
+          retries: -1,
+        })),
+      ) + '\n',
+    );
+    await waitFor(() => outboxRows<Msg, Reply>(central).filter((r) => r.message.toNode === name).length === 3, {
+      timeoutMs: 60_000,
+      message: 'the three messages are accepted',
+    });
+    const r = await steward(['cancel', '--no-wait', '--toNode', name], central.folder);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(r.stdout.trim().split('\n').length, 3, show(r));
+    const rows = outboxRows<Msg, Reply>(central).filter((x) => x.message.toNode === name && x.message.method === 'CLICommand');
+    assert.deepEqual(
+      rows.map((x) => x.state),
+      ['cancelled', 'cancelled', 'cancelled'],
+    );
+    const node = await startNode({
+      name,
+      folder: join(dir, name),
+      brokerHostPort: server.hostPort,
+      args: [...checksOff, '--centralNodeName', centralName],
+    });
+    const later = join(dir, 'many-later');
+    await central.inmsg(
+      JSON.stringify([{ toNode: name, method: 'CLICommand', commandOrEvent: 'CommandACK', data: ['touch', later] }]) + '\n',
+    );
+    await waitFor(() => existsSync(later), { timeoutMs: 120_000, message: 'a later message runs on the started node' });
+    // Every Cancel told to it is answered before looking.
+    await waitFor(
+      () =>
+        outboxRows<Msg, Reply>(central)
+          .filter((x) => x.message.toNode === name && x.message.method === 'Cancel')
+          .every((x) => x.state === 'delivered'),
+      { timeoutMs: 120_000, message: 'the Cancel messages are delivered' },
+    );
+    for (const f of files) assert.equal(existsSync(f), false, `${f} never appears`);
+    for (const row of rows) {
+      const inbox = inboxRows<Msg, Reply>(node).find((x) => x.id === row.id);
+      assert.ok(inbox === undefined || inbox.state === 'cancelled', JSON.stringify(inbox));
+    }
+    const again = await steward(['cancel', '--toNode', name, '--state', 'queued'], central.folder);
+    assert.equal(again.code, 1, 'nothing left to cancel: ' + show(again));
+    assert.match(again.stderr, /no message matched/, show(again));
   });
 
   it('a finished message says so, and nothing changes', async () => {
