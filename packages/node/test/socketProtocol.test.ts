@@ -225,6 +225,7 @@ describe('results', () => {
         'sent:ok',
         'expired:expired',
         'noReply:noReply',
+        'cancelled:failed',
       ],
     );
   });
