@@ -31,7 +31,9 @@ describe('machineGraph', () => {
     assert.deepEqual(edge(g, 'awaitingAck', 'retryWait'), ['after ackTimeout']);
     // Transitions out of the sub-states of retryWait are drawn from retryWait itself.
     assert.deepEqual(edge(g, 'retryWait', 'sending'), ['after retryDelay']);
-    assert.deepEqual(edge(g, 'retryWait', 'expired'), ['always [else]']);
+    // Retries used up, or the message's deadline (ttl) passed while it waited.
+    assert.deepEqual(edge(g, 'retryWait', 'expired'), ['DEADLINE', 'always [deadlinePassed]', 'always [else]']);
+    assert.deepEqual(edge(g, 'queued', 'expired'), ['DEADLINE']);
     assert.deepEqual(g.states.find((s) => s.key === 'retryWait')?.substates, ['deciding', 'waiting']);
     // Re-entering awaitingAck (its timer restarted) is an arrow back to itself.
     assert.deepEqual(edge(g, 'awaitingAck', 'awaitingAck'), ['RUNNING']);
