@@ -37,7 +37,8 @@ describe('machineGraph', () => {
     assert.deepEqual(g.states.find((s) => s.key === 'retryWait')?.substates, ['deciding', 'waiting']);
     // Re-entering awaitingAck (its timer restarted) is an arrow back to itself.
     assert.deepEqual(edge(g, 'awaitingAck', 'awaitingAck'), ['RUNNING']);
-    assert.deepEqual(g.states.find((s) => s.key === 'awaitingAck')?.internal, ['NO_RESPONDERS']);
+    // Handled in place: a cancel while the send is out, no responders, a deadline while the ACK may still come.
+    assert.deepEqual(g.states.find((s) => s.key === 'awaitingAck')?.internal, ['CANCEL', 'NO_RESPONDERS', 'DEADLINE']);
     assert.deepEqual(g.states.find((s) => s.key === 'sending')?.invokes, ['publish']);
   });
 
