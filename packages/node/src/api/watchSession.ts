@@ -15,7 +15,7 @@
 import type { Failure } from '../node/errorKernel.js';
 import type { AcceptedEvent, DeliveryEvent, ExecutionEvent } from '../node/nodeEvents.js';
 import type { NodeServices } from '../node/services.js';
-import type { SupervisorEvent } from '@steward/core';
+import type { AckReply, SupervisorEvent, WireMessage } from '@steward/core';
 import { withReqId, type SocketResponse } from './socketProtocol.js';
 import { watchFilter, type WatchEvent, type WatchFilter, type WatchRequest } from './watchProtocol.js';
 
@@ -85,56 +85,27 @@ export class WatchSession {
   };
 
   private readonly onAccepted = (e: AcceptedEvent): void => {
-    const m = e.message;
     this.push({
-      kind: 'delivery',
-      time: e.time,
-      id: e.id,
-      subject: e.subject,
-      fromNode: m.fromNode,
-      toNode: m.toNode,
-      method: m.method,
-      state: 'accepted',
+      ...messageFields('delivery', e, 'accepted'),
       ...(e.source !== undefined ? { source: e.source } : {}),
-      ...(m.previousMessageId !== undefined ? { previousMessageId: m.previousMessageId } : {}),
     });
   };
 
   private readonly onDelivery = (e: DeliveryEvent): void => {
-    const m = e.message;
     const error = e.lastError ?? e.reply?.error;
     this.push({
-      kind: 'delivery',
-      time: e.time,
-      id: e.id,
-      subject: e.subject,
-      fromNode: m.fromNode,
-      toNode: m.toNode,
-      method: m.method,
-      state: e.state,
+      ...messageFields('delivery', e, e.state),
       attempts: e.attempts,
-      ...(e.reply ? { status: e.reply.status } : {}),
-      ...(e.reply?.exitCode !== undefined ? { exitCode: e.reply.exitCode } : {}),
+      ...resultFields(e.reply),
       ...(error !== undefined ? { error } : {}),
-      ...(m.previousMessageId !== undefined ? { previousMessageId: m.previousMessageId } : {}),
     });
   };
 
   private readonly onExecution = (e: ExecutionEvent): void => {
-    const m = e.message;
     this.push({
-      kind: 'execution',
-      time: e.time,
-      id: e.id,
-      subject: e.subject,
-      fromNode: m.fromNode,
-      toNode: m.toNode,
-      method: m.method,
-      state: e.state,
-      ...(e.result ? { status: e.result.status } : {}),
-      ...(e.result?.exitCode !== undefined ? { exitCode: e.result.exitCode } : {}),
+      ...messageFields('execution', e, e.state),
+      ...resultFields(e.result),
       ...(e.result?.error !== undefined ? { error: e.result.error } : {}),
-      ...(m.previousMessageId !== undefined ? { previousMessageId: m.previousMessageId } : {}),
     });
   };
 
@@ -198,4 +169,30 @@ export class WatchSession {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The fields every delivery and execution event of one message carries. */
+function messageFields<K extends 'delivery' | 'execution'>(
+  kind: K,
+  e: { time: number; id: string; subject: string; message: WireMessage },
+  state: string,
+) {
+  const m = e.message;
+  return {
+    kind,
+    time: e.time,
+    id: e.id,
+    subject: e.subject,
+    fromNode: m.fromNode,
+    toNode: m.toNode,
+    method: m.method,
+    state,
+    ...(m.previousMessageId !== undefined ? { previousMessageId: m.previousMessageId } : {}),
+  };
+}
+
+/** The outcome fields of an ACK or an execution result, when there is one. */
+function resultFields(r: AckReply | undefined): { status?: string; exitCode?: number | null } {
+  if (!r) return {};
+  return { status: r.status, ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}) };
 }
