@@ -1,0 +1,159 @@
+/**
+ * The publisher's window on an ordered subject (pipelined delivery): it
+ * starts with 4 messages in flight, grows by one with every ACK, names in
+ * `follows` the nearest earlier message still in flight, and drops to one
+ * message (the oldest; the others back in the queue, unsent) when the
+ * receiver stops answering. Driven with real services (journal, nats-server)
+ * and a raw NATS client playing the receiver.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { OutboxState, subjectOf, type MessageSpec } from '@steward/core';
+import { waitFor } from '../../../test/helpers/waitFor.js';
+import { Publisher } from '../src/delivery/publisher.js';
+import { AckInbox } from '../src/transport/ackInbox.js';
+import { servicesKit, type ServicesKit } from './servicesKit.js';
+
+const subject = 'ship1.EventACK.CLICommandRequest';
+
+/** One message as the receiver got it. */
+interface Got {
+  id: string;
+  follows?: string;
+  msg: Msg;
+}
+
+describe('Publisher window (ordered subject)', () => {
+  let kit: ServicesKit;
+  let receiver: NatsConnection;
+  let acks: AckInbox;
+  let publisher: Publisher | undefined;
+  const got: Got[] = [];
+  const failures: unknown[] = [];
+
+  before(async () => {
+    kit = await servicesKit('central', (c) => (c.orderedWindow = 8));
+    acks = new AckInbox(kit.s.log);
+    acks.start(await kit.s.broker.ready());
+    receiver = await connect({ servers: kit.server.url });
+    receiver.subscribe(subject, {
+      callback: (_err, msg) => {
+        const body = JSON.parse(new TextDecoder().decode(msg.data)) as { id: string; follows?: string };
+        got.push({ id: body.id, ...(body.follows !== undefined ? { follows: body.follows } : {}), msg });
+      },
+    });
+    await receiver.flush();
+  });
+  afterEach(() => {
+    publisher?.stop();
+    publisher = undefined;
+    got.length = 0;
+    assert.deepEqual(failures, []);
+  });
+  after(async () => {
+    acks?.stop();
+    await receiver?.close();
+    await kit?.close();
+  });
+
+  /** Journals `n` messages on the subject; their ids in journal order. */
+  async function submit(n: number, spec: Partial<MessageSpec> = {}): Promise<string[]> {
+    const items = Array.from({ length: n }, () => {
+      const message = kit.s.toWire({
+        toNode: 'ship1',
+        method: 'CLICommandRequest',
+        commandOrEvent: 'EventACK',
+        data: ['true'],
+        timeout: 60,
+        retries: 3,
+        ...spec,
+      });
+      return { message, subject: subjectOf(message) };
+    });
+    await kit.s.journal.submit(items);
+    return items.map((i) => i.message.id);
+  }
+
+  function startPublisher(): void {
+    publisher = new Publisher({ services: kit.s, acks, subject, requestStop: () => undefined, fail: (err) => failures.push(err) });
+    publisher.start();
+  }
+
+  /** Every send the receiver has seen so far, after both connections have flushed: what was published has arrived. */
+  async function settled(): Promise<Got[]> {
+    await (await kit.s.broker.ready()).flush();
+    await receiver.flush();
+    return [...got];
+  }
+
+  /** ACKs the latest copy of `id` as received. */
+  function ack(id: string): void {
+    const copy = got.findLast((g) => g.id === id);
+    assert.ok(copy?.msg.reply, `no copy of ${id} to ACK`);
+    copy.msg.respond(JSON.stringify({ id, node: 'ship1', status: 'received' }));
+  }
+
+  const idsOf = (list: Got[]): string[] => list.map((g) => g.id);
+
+  it('sends 4 first, then one more per ACK, each naming the nearest earlier message in flight', async () => {
+    const ids = await submit(10);
+    startPublisher();
+    await waitFor(() => got.length >= 4, { timeoutMs: 20_000, message: 'the first 4 sends' });
+    const first = await settled();
+    assert.deepEqual(idsOf(first), ids.slice(0, 4), 'no more than the initial window of 4');
+    assert.equal(first[0]!.follows, undefined);
+    for (let i = 1; i < 4; i++) assert.equal(first[i]!.follows, ids[i - 1]);
+
+    // Each ACK frees one place and widens the window by one: two more sends.
+    for (const [k, acked] of [ids[0]!, ids[1]!, ids[2]!].entries()) {
+      ack(acked);
+      const want = 4 + 2 * (k + 1);
+      await waitFor(() => got.length >= want, { timeoutMs: 20_000, message: `${want} sends` });
+      const now = await settled();
+      assert.deepEqual(idsOf(now), ids.slice(0, want), `after ${k + 1} ACK(s)`);
+      for (const g of now.slice(want - 2)) assert.equal(g.follows, ids[ids.indexOf(g.id) - 1]);
+    }
+    await waitFor(() => kit.s.journal.getOutbox(ids[2]!)?.state === OutboxState.Delivered, {
+      timeoutMs: 20_000,
+      message: 'the ACKs recorded',
+    });
+    for (const id of ids.slice(3)) assert.notEqual(kit.s.journal.getOutbox(id)?.state, OutboxState.Delivered);
+    for (const id of ids.slice(3)) ack(id);
+    await waitFor(() => ids.every((id) => kit.s.journal.getOutbox(id)?.state === OutboxState.Delivered), {
+      timeoutMs: 20_000,
+      message: 'all delivered',
+    });
+  });
+
+  it('when the receiver stops answering, keeps only the oldest in flight and resends it alone; the window reopens with ACKs', async () => {
+    const ids = await submit(4, { timeout: 2, retries: 5 });
+    startPublisher();
+    await waitFor(() => got.length >= 4, { timeoutMs: 20_000, message: 'the first 4 sends' });
+    // No ACK: the oldest is resent (attempt 2) alone, the others are withdrawn, unsent.
+    await waitFor(() => got.length >= 5, { timeoutMs: 20_000, message: 'a resend' });
+    await waitFor(() => ids.slice(1).every((id) => kit.s.journal.getOutbox(id)?.state === OutboxState.Queued), {
+      timeoutMs: 20_000,
+      message: 'the others back in the queue',
+    });
+    let now = await settled();
+    assert.deepEqual(idsOf(now), [...ids, ids[0]!], 'only the oldest was resent');
+    assert.equal(now[4]!.follows, undefined);
+
+    ack(ids[0]!);
+    // The window is 1 again and grows to 2 with this ACK: the next two go, the second following the first.
+    await waitFor(() => got.length >= 7, { timeoutMs: 20_000, message: 'the next two sends' });
+    now = await settled();
+    assert.deepEqual(idsOf(now.slice(5)), [ids[1], ids[2]]);
+    assert.equal(now[5]!.follows, undefined, 'nothing earlier in flight any more');
+    assert.equal(now[6]!.follows, ids[1]);
+    ack(ids[1]!);
+    ack(ids[2]!);
+    await waitFor(() => got.filter((g) => g.id === ids[3]).length >= 2, { timeoutMs: 20_000, message: 'the last one resent' });
+    ack(ids[3]!);
+    await waitFor(() => ids.every((id) => kit.s.journal.getOutbox(id)?.state === OutboxState.Delivered), {
+      timeoutMs: 20_000,
+      message: 'all delivered',
+    });
+  });
+});
