@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -29,6 +30,18 @@ import {
 } from './helpers/index.js';
 
 after(cleanupHarness);
+
+/** Whether something accepts connections on 127.0.0.1:`port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ host: '127.0.0.1', port });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
 
 /** An unsigned CLICommand that would create `file` on `node`. */
 function unsignedCommand(node: string, file: string): string {
@@ -52,6 +65,12 @@ describe('the default node lets no one in', { timeout: 300_000 }, () => {
   let credsFile: string;
 
   before(async () => {
+    // The default broker address is fixed (127.0.0.1:4222): wait for another run's local broker to go away.
+    await waitFor(async () => !(await listening(4222)), {
+      timeoutMs: 300_000,
+      intervalMs: 1000,
+      message: 'port 4222 stays taken by another broker: this test needs the default broker address free',
+    });
     dir = await makeTempDir('steward-default-');
     credsFile = join(dir, 'config', 'steward', 'local-broker.json');
     // The folder of the node's user: reachable by the other user, so only the file's own mode protects it.
