@@ -128,7 +128,10 @@ export async function runDemo(opts: { keep: boolean }): Promise<number> {
       if (p.exitCode === null && p.signalCode === null) {
         const exited = new Promise((r) => p.once('exit', r));
         p.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        // The grace timer is cleared once the process has exited: a pending one kept the demo alive 10 s longer.
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((r) => (grace = setTimeout(r, 10_000)))]);
+        clearTimeout(grace);
         if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
       }
     }
