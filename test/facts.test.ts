@@ -13,7 +13,7 @@
  * checks signatures), and the operator is told it was skipped.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -31,40 +31,14 @@ import {
   readFileOr,
   startNatsServer,
   startNode,
-  stewardBin,
   waitFor,
   type NatsServerHandle,
   type NodeHandle,
+  runSteward as steward,
+  showRun as show,
 } from './helpers/index.js';
 
 after(cleanupHarness);
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built `steward` CLI in `cwd`. */
-function steward(args: string[], cwd: string): Promise<CliRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: '' };
-  delete env['NODE_TEST_CONTEXT'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [stewardBin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-const show = (r: CliRun) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 
 interface NodeLine {
   name: string;

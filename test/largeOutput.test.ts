@@ -8,7 +8,7 @@
  * broker client is refused without being inflated past the bound.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,34 +26,11 @@ import {
   waitFor,
   type NatsServerHandle,
   type NodeHandle,
+  runSteward as steward,
+  type CliRun,
 } from './helpers/index.js';
 
 after(cleanupHarness);
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built `steward` CLI in `cwd` (the node folder, whose socket it uses). */
-function steward(args: string[], cwd: string): Promise<CliRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: '' };
-  delete env['NODE_TEST_CONTEXT'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [stewardBin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr });
-    });
-  });
-}
 
 const show = (r: CliRun) => `exit ${r.code}\nstdout (${r.stdout.length} chars):\n${r.stdout.slice(0, 300)}\nstderr:\n${r.stderr}`;
 

@@ -7,7 +7,7 @@
  * deadline is refused by the receiver.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,40 +22,14 @@ import {
   outboxRows,
   startNatsServer,
   startNode,
-  stewardBin,
   waitFor,
   type NatsServerHandle,
   type NodeHandle,
+  runSteward as steward,
+  showRun as show,
 } from './helpers/index.js';
 
 after(cleanupHarness);
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built `steward` CLI in `cwd` (the node folder, whose socket it uses). */
-function steward(args: string[], cwd: string): Promise<CliRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: '' };
-  delete env['NODE_TEST_CONTEXT'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [stewardBin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-const show = (r: CliRun) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 
 interface Msg {
   toNode: string;
