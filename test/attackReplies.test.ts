@@ -6,7 +6,7 @@
  * (read from its key file) and a raw client on the broker.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -25,6 +25,7 @@ import {
   waitFor,
   type NatsServerHandle,
   type NodeHandle,
+  runSteward as steward,
 } from './helpers/index.js';
 
 after(cleanupHarness);
@@ -37,25 +38,6 @@ interface Ack {
 
 /** The client commands of these tests find the node's socket in its folder. */
 const folderSocketEnv = { XDG_RUNTIME_DIR: '' };
-
-/** Runs the steward CLI in `cwd`; resolves with its exit code and output. */
-function steward(args: string[], cwd: string, timeoutMs = 90_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...folderSocketEnv };
-  delete env['NODE_TEST_CONTEXT'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [stewardBin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('attacks on replies and ACKs', { timeout: 400_000 }, () => {
   const tag = randomUUID().slice(0, 6);
