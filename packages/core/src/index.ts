@@ -114,3 +114,18 @@ export {
   type ProcessLogicOptions,
 } from './supervisor.js';
 export { parseInmsg, type ParsedEntry, type ParseFailure, type InmsgParseResult } from './inmsgParser.js';
+export {
+  ACK_FRAME_TAG,
+  MAX_FRAME_ENTRIES,
+  MESSAGE_FRAME_TAG,
+  encodeFrame,
+  frameSignatureValid,
+  isFrame,
+  parseAckFrame,
+  parseMessageFrame,
+  splitFrame,
+  type AckFrame,
+  type FrameTag,
+  type MessageFrame,
+  type RawFrame,
+} from './frame.js';

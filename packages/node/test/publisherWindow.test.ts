@@ -4,12 +4,23 @@
  * `follows` the nearest earlier message still in flight, and drops to one
  * message (the oldest; the others back in the queue, unsent) when the
  * receiver stops answering. Driven with real services (journal, nats-server)
- * and a raw NATS client playing the receiver.
+ * and a raw NATS client playing the receiver. Sends made in one turn travel
+ * in frames (see core frame.ts): the receiver unpacks them and answers a
+ * framed copy with an ACK frame, as a node does.
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { OutboxState, subjectOf, type MessageSpec } from '@steward/core';
+import {
+  ACK_FRAME_TAG,
+  isFrame,
+  MESSAGE_FRAME_TAG,
+  OutboxState,
+  parseMessageFrame,
+  splitFrame,
+  subjectOf,
+  type MessageSpec,
+} from '@steward/core';
 import { waitFor } from '../../../test/helpers/waitFor.js';
 import { Publisher } from '../src/delivery/publisher.js';
 import { AckInbox } from '../src/transport/ackInbox.js';
@@ -22,6 +33,8 @@ interface Got {
   id: string;
   follows?: string;
   msg: Msg;
+  /** Whether it came in a frame (then it is answered in an ACK frame). */
+  framed: boolean;
 }
 
 describe('Publisher window (ordered subject)', () => {
@@ -31,6 +44,8 @@ describe('Publisher window (ordered subject)', () => {
   let publisher: Publisher | undefined;
   const got: Got[] = [];
   const failures: unknown[] = [];
+  /** How many frames (of two or more messages) arrived. */
+  let frames = 0;
 
   before(async () => {
     kit = await servicesKit('central', (c) => (c.orderedWindow = 8));
@@ -39,8 +54,13 @@ describe('Publisher window (ordered subject)', () => {
     receiver = await connect({ servers: kit.server.url });
     receiver.subscribe(subject, {
       callback: (_err, msg) => {
-        const body = JSON.parse(new TextDecoder().decode(msg.data)) as { id: string; follows?: string };
-        got.push({ id: body.id, ...(body.follows !== undefined ? { follows: body.follows } : {}), msg });
+        const framed = isFrame(msg.data, MESSAGE_FRAME_TAG);
+        if (framed) frames++;
+        const bodies = framed
+          ? parseMessageFrame(splitFrame(msg.data, MESSAGE_FRAME_TAG)).messages
+          : [JSON.parse(new TextDecoder().decode(msg.data)) as Record<string, unknown>];
+        for (const body of bodies as { id: string; follows?: string }[])
+          got.push({ id: body.id, ...(body.follows !== undefined ? { follows: body.follows } : {}), msg, framed });
       },
     });
     await receiver.flush();
@@ -49,6 +69,7 @@ describe('Publisher window (ordered subject)', () => {
     publisher?.stop();
     publisher = undefined;
     got.length = 0;
+    frames = 0;
     assert.deepEqual(failures, []);
   });
   after(async () => {
@@ -91,7 +112,8 @@ describe('Publisher window (ordered subject)', () => {
   function ack(id: string): void {
     const copy = got.findLast((g) => g.id === id);
     assert.ok(copy?.msg.reply, `no copy of ${id} to ACK`);
-    copy.msg.respond(JSON.stringify({ id, node: 'ship1', status: 'received' }));
+    const ackJson = JSON.stringify({ id, node: 'ship1', status: 'received' });
+    copy.msg.respond(copy.framed ? `${ACK_FRAME_TAG} - {"node":"ship1","acks":[${ackJson}]}` : ackJson);
   }
 
   const idsOf = (list: Got[]): string[] => list.map((g) => g.id);
@@ -104,6 +126,9 @@ describe('Publisher window (ordered subject)', () => {
     assert.deepEqual(idsOf(first), ids.slice(0, 4), 'no more than the initial window of 4');
     assert.equal(first[0]!.follows, undefined);
     for (let i = 1; i < 4; i++) assert.equal(first[i]!.follows, ids[i - 1]);
+    // Sent in one turn: one frame of 4, not 4 NATS messages.
+    assert.equal(frames, 1, 'the first 4 travelled in one frame');
+    assert.ok(first.every((g) => g.framed));
 
     // Each ACK frees one place and widens the window by one: two more sends.
     for (const [k, acked] of [ids[0]!, ids[1]!, ids[2]!].entries()) {

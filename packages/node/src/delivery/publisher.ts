@@ -31,6 +31,7 @@ import {
   type WireMessage,
 } from '@steward/core';
 import type { AckInbox } from '../transport/ackInbox.js';
+import { FrameWriter } from '../transport/frameWriter.js';
 import { FailureKind } from '../node/errorKernel.js';
 import { CommandOutputLog } from './commandOutputLog.js';
 import { deadlineCounter, deadlinePassed, DeadlineTimer } from './deadline.js';
@@ -92,6 +93,8 @@ export class Publisher {
   /** This node's cancels (steward cancel): checked before each send. */
   private readonly withdrawals: Withdrawals;
   private unregisterCancels?: () => void;
+  /** Publishes this subject's sends, several ready in one turn as one frame (see frameWriter.ts). */
+  private readonly writer: FrameWriter;
 
   constructor(private readonly opts: PublisherOptions) {
     this.s = opts.services;
@@ -105,6 +108,17 @@ export class Publisher {
     // A node restarting with thousands of subjects to resume sends a few of each first, not all at once.
     this.cwnd = this.ordered ? Math.min(initialWindow, this.windowSize) : this.windowSize;
     deadlineCounter(this.s.metrics);
+    // A hello proves its key with its own signature; NACK kinds count as delivered once the broker has them: both go alone.
+    const framed = this.s.config.frames && this.wantsAck && this.windowSize > 1 && methodInfo(parsed?.method ?? '')?.offersKey !== true;
+    this.writer = new FrameWriter(
+      opts.subject,
+      opts.acks,
+      opts.security,
+      framed,
+      this.s.config.node,
+      parsed?.toNode ?? '',
+      this.s.config.messageMaxAge * 1000,
+    );
   }
 
   /** Loads the subject's unfinished messages and starts sending. */
@@ -127,6 +141,7 @@ export class Publisher {
     this.unregisterCancels?.();
     clearTimeout(this.idleTimer);
     this.deadlines.stop();
+    this.writer.clear();
     for (const [id, { actor }] of this.active) {
       this.opts.acks.unregister(id);
       actor.stop();
@@ -206,11 +221,15 @@ export class Publisher {
     const follows = this.ordered && this.windowSize > 1 ? this.predecessorOf(rec.seq) : undefined;
     // Large text fields travel compressed (see payloadEncoding.ts); small ones as they are.
     const sent = encodeMessageFields(follows ? { ...m, follows } : m);
-    // Signed and stamped at every try (see NodeSecurity.payload), which only stamps and signs: its data may be the encoded form.
+    if (this.wantsAck) {
+      // Signed and stamped at every try (see NodeSecurity.payload), alone or in a frame: its data may be the encoded form.
+      this.writer.send(nc, id, sent as WireMessage);
+      return;
+    }
     const body = this.opts.security ? this.opts.security.payload(sent as WireMessage) : new TextEncoder().encode(JSON.stringify(sent));
-    nc.publish(rec.subject, body, this.wantsAck ? { reply: this.opts.acks.replySubject(id) } : undefined);
+    nc.publish(rec.subject, body);
     // NACK kinds count as delivered once the broker has them.
-    if (!this.wantsAck) await nc.flush();
+    await nc.flush();
   }
 
   private deliver(rec: OutboxRecord): void {

@@ -4,13 +4,13 @@
  * neither journaled nor ACKed, until its predecessor is taken; the sender
  * resends it if that never happens, so nothing held is ever lost.
  */
-import type { Msg } from '@nats-io/transport-node';
 import type { WireMessage } from '@steward/core';
 import type { Logger } from '../observability/logger.js';
+import type { Arrival } from './inboundMessage.js';
 
 /** A message that arrived before the one it follows; taken when that one is. */
 interface Held {
-  msg: Msg;
+  msg: Arrival;
   /** The id of the held message itself. */
   id: string;
 }
@@ -48,7 +48,7 @@ export class HeldMessages {
   }
 
   /** Keeps `m` until the message it follows arrives; unACKed, so the sender resends it if that never happens. */
-  hold(m: WireMessage, msg: Msg): void {
+  hold(m: WireMessage, msg: Arrival): void {
     const follows = m.follows!;
     // A resend may name another predecessor (the one named before was given up): keep only the newest copy.
     this.unhold(m.id);
@@ -74,7 +74,7 @@ export class HeldMessages {
   }
 
   /** `id` was taken: removes and returns the message held for it, if any. */
-  followerOf(id: string): Msg | undefined {
+  followerOf(id: string): Arrival | undefined {
     const next = this.held.get(id);
     if (!next) return undefined;
     this.held.delete(id);

@@ -14,17 +14,48 @@ import { replyVerdict } from '../security/replyGuard.js';
 /** Largest payload accepted on a subject, in bytes. */
 export const maxPayloadBytes = 8 * 1024 * 1024;
 
+/**
+ * A message as it arrived: alone in a NATS message (`data`), or one of a
+ * frame (see core frame.ts), already parsed (`raw`), with what the frame
+ * says of it.
+ */
+export interface Arrival {
+  subject: string;
+  /** Where its ACK goes: its own reply subject, or its frame's. */
+  reply?: string;
+  /** The payload of a message that came alone. */
+  data?: Uint8Array;
+  /** A message of a frame: its JSON object. */
+  raw?: Record<string, unknown>;
+  /** A message of a frame: the frame's signer (proven, when signatures are checked) and replay window. */
+  frame?: { fromNode: string; expiresAt: number };
+}
+
+/** An arrival from a NATS message that carries one message. */
+export function arrivalOf(msg: Msg): Arrival {
+  return { subject: msg.subject, data: msg.data, ...(msg.reply ? { reply: msg.reply } : {}) };
+}
+
 /** A parsed message, or why it is not one (with its id when it had a usable one, so the sender can match the refusal). */
-export type Inbound = { ok: true; m: WireMessage; raw: Record<string, unknown> } | { ok: false; rawId: string; text: string };
+export type Inbound =
+  { ok: true; m: WireMessage; raw: Record<string, unknown>; frame?: Arrival['frame'] } | { ok: false; rawId: string; text: string };
 
 /** Parses `msg`, which arrived on a subject of kind `kind` and method `method` of node `config.node`. */
-export function parseInbound(msg: Msg, kind: MessageKind, method: string, config: NodeConfig): Inbound {
+export function parseInbound(msg: Arrival, kind: MessageKind, method: string, config: NodeConfig): Inbound {
   let rawId = '';
   let rawObj: Record<string, unknown> = {};
   try {
-    const limit = config.maxPayloadBytes ?? maxPayloadBytes;
-    if (msg.data.length > limit) throw new ValidationError([{ field: '(payload)', reason: `larger than ${limit} bytes` }]);
-    const raw = JSON.parse(new TextDecoder().decode(msg.data)) as unknown;
+    let raw: unknown;
+    if (msg.raw) {
+      // One of a frame: its replay window is the frame's.
+      raw = msg.raw;
+      if (msg.frame) msg.raw.expiresAt = msg.frame.expiresAt;
+    } else {
+      const data = msg.data ?? new Uint8Array();
+      const limit = config.maxPayloadBytes ?? maxPayloadBytes;
+      if (data.length > limit) throw new ValidationError([{ field: '(payload)', reason: `larger than ${limit} bytes` }]);
+      raw = JSON.parse(new TextDecoder().decode(data)) as unknown;
+    }
     if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) rawObj = raw as Record<string, unknown>;
     // Keep the id, if there is one, so the sender can match the refusal to its message.
     const maybeId = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
@@ -37,7 +68,7 @@ export function parseInbound(msg: Msg, kind: MessageKind, method: string, config
     if (m.commandOrEvent !== kind)
       problems.push({ field: 'commandOrEvent', reason: `is "${m.commandOrEvent}" but arrived on subject ${msg.subject}` });
     if (problems.length) throw new ValidationError(problems);
-    return { ok: true, m, raw: rawObj };
+    return { ok: true, m, raw: rawObj, ...(msg.frame ? { frame: msg.frame } : {}) };
   } catch (err) {
     const text = err instanceof SyntaxError ? `not JSON: ${err.message}` : (err as Error).message;
     return { ok: false, rawId, text };
@@ -63,14 +94,23 @@ export interface Verified {
 export function verifyInbound(
   s: NodeServices,
   security: NodeSecurity | undefined,
-  parsed: { m: WireMessage; raw: Record<string, unknown> },
+  parsed: { m: WireMessage; raw: Record<string, unknown>; frame?: Arrival['frame'] },
   claimOf: (requestId: string) => string | undefined,
 ): Verified {
   let m = parsed.m;
   const verdict = replyVerdict(s.journal, m, claimOf);
   // Verified before dedup and before anything is journaled: a refused message leaves no trace but the report.
+  // A frame's signature proves its signer's messages only: one naming another sender is refused.
+  if (parsed.frame && m.fromNode !== parsed.frame.fromNode) {
+    const refusal: Refusal = {
+      code: 'badSignature',
+      reason: `names sender "${m.fromNode}" in a frame signed by "${parsed.frame.fromNode}"`,
+    };
+    security?.countRefusal(refusal.code);
+    return { m, refusal };
+  }
   // Signatures first; the ACL is not asked about a reply (taken on its request's authority, or refused as unsolicited).
-  let refusal: Refusal | undefined = security?.check(parsed.raw, m, verdict.kind !== 'message');
+  let refusal: Refusal | undefined = security?.check(parsed.raw, m, verdict.kind !== 'message', parsed.frame !== undefined);
   if (!refusal && verdict.kind === 'refused') {
     refusal = { code: 'unsolicited', reason: verdict.reason };
     security?.countRefusal(refusal.code);

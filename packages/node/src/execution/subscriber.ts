@@ -11,7 +11,12 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
+  ACK_FRAME_TAG,
   encodeAck,
+  isFrame,
+  MESSAGE_FRAME_TAG,
+  parseMessageFrame,
+  splitFrame,
   InboxState,
   isFailureStatus,
   kindIsCommand,
@@ -34,7 +39,8 @@ import { receiverCancelsOf, type ExecutionCancel } from './receiverCancels.js';
 import { cancelledCounter } from '../delivery/withdrawals.js';
 import { fitOutput, followUpOf, followUpQueued } from './followUps.js';
 import { HeldMessages } from './heldMessages.js';
-import { parseInbound, verifyInbound } from './inboundMessage.js';
+import { arrivalOf, parseInbound, verifyInbound, type Arrival } from './inboundMessage.js';
+import { isFrameReplySubject } from '../transport/ackInbox.js';
 import { resumedAppends } from './interruptedAppends.js';
 import { Lanes, type LaneItem } from './lanes.js';
 import { refusedAsLate } from './lateArrival.js';
@@ -109,7 +115,8 @@ export class Subscriber {
           this.opts.fail(err);
           return;
         }
-        this.handle(msg);
+        if (isFrame(msg.data, MESSAGE_FRAME_TAG)) this.onFrame(msg);
+        else this.handle(arrivalOf(msg));
       },
     });
     await nc.flush();
@@ -170,7 +177,7 @@ export class Subscriber {
   }
 
   /** Takes one message: checks, deduplicates, holds or journals it, and queues it for its turn. */
-  private async onMessage(msg: Msg): Promise<void> {
+  private async onMessage(msg: Arrival): Promise<void> {
     const parsed = parseSubject(msg.subject);
     if (!parsed) return;
     const kind = parsed.kind;
@@ -312,7 +319,7 @@ export class Subscriber {
    * answered, never run. A cancel by another node does not count. Costs one
    * primary-key lookup per new message.
    */
-  private async cancelledBeforeArrival(m: WireMessage, msg: Msg): Promise<boolean> {
+  private async cancelledBeforeArrival(m: WireMessage, msg: Arrival): Promise<boolean> {
     const by = this.s.journal.cancelOf(m.id);
     if (by === undefined || by !== m.fromNode) return false;
     const result: AckReply = {
@@ -343,7 +350,7 @@ export class Subscriber {
   }
 
   /** Processes a message that arrived (or was held until now); a failure is reported, never thrown. */
-  private handle(msg: Msg): void {
+  private handle(msg: Arrival): void {
     this.onMessage(msg).catch((e: unknown) =>
       this.s.errors.report({
         kind: FailureKind.ActorCrashed,
@@ -352,6 +359,52 @@ export class Subscriber {
         error: e,
       }),
     );
+  }
+
+  /**
+   * A frame of messages (see core frame.ts): checked once (its signature,
+   * against its signer's approved key), then each message is taken as if it
+   * had come alone, in frame order, answered in one ACK frame. A frame that
+   * fails its check is refused whole: each message it carries is answered
+   * `rejected`, and nothing of it is journaled.
+   */
+  private onFrame(msg: Msg): void {
+    const s = this.s;
+    let messages: Record<string, unknown>[];
+    let frame: { fromNode: string; expiresAt: number };
+    try {
+      const limit = s.config.maxPayloadBytes ?? 8 * 1024 * 1024;
+      if (msg.data.length > limit) throw new Error(`frame larger than ${limit} bytes`);
+      const raw = splitFrame(msg.data, MESSAGE_FRAME_TAG);
+      const parsed = parseMessageFrame(raw);
+      if (parsed.toNode !== s.config.node) throw new Error(`frame for node "${parsed.toNode}" arrived at node "${s.config.node}"`);
+      frame = { fromNode: parsed.fromNode, expiresAt: parsed.expiresAt };
+      messages = parsed.messages;
+      const refusal = this.opts.security?.frameRefusal(raw, parsed.fromNode, parsed.expiresAt);
+      if (refusal) {
+        s.metrics.refused.inc({ code: refusal.code }, messages.length);
+        s.errors.report({
+          kind: FailureKind.Rejected,
+          text: `refused a frame of ${messages.length} message(s) from ${parsed.fromNode} on ${msg.subject}: ${refusal.code}: ${refusal.reason}`,
+          subject: msg.subject,
+          peer: parsed.fromNode,
+        });
+        for (const m of messages) {
+          const id = typeof m.id === 'string' ? m.id : '';
+          if (msg.reply) this.respond(msg.reply, { id, node: s.config.node, status: ResultStatus.Rejected, error: refusal.reason });
+          if (id) this.settledWithoutJournal(id);
+        }
+        return;
+      }
+    } catch (err) {
+      s.errors.report({
+        kind: FailureKind.BadInput,
+        text: `refused a frame on ${msg.subject}: ${(err as Error).message}`,
+        subject: msg.subject,
+      });
+      return;
+    }
+    for (const raw of messages) this.handle({ subject: msg.subject, raw, frame, ...(msg.reply ? { reply: msg.reply } : {}) });
   }
 
   /** A message answered `rejected` (never journaled): remember it, and take what follows it. */
@@ -423,8 +476,39 @@ export class Subscriber {
     return m.schedule ? scheduled(this.opts.handler) : this.opts.handler;
   }
 
-  /** Sends an ACK (signed when the node signs). */
+  /** ACKs for frames, by reply subject, sent at the end of this turn (see flushAckFrames). */
+  private ackFrames = new Map<string, string[]>();
+
+  /**
+   * Sends the ACKs gathered this turn for messages that came in frames: one
+   * ACK frame per frame reply subject, signed once.
+   */
+  private flushAckFrames(): void {
+    const batches = this.ackFrames;
+    this.ackFrames = new Map();
+    for (const [replyTo, acks] of batches) {
+      try {
+        const json = `{"node":${JSON.stringify(this.s.config.node)},"acks":[${acks.join(',')}]}`;
+        const body = this.opts.security ? this.opts.security.frame(ACK_FRAME_TAG, json) : Buffer.from(`${ACK_FRAME_TAG} - ${json}`, 'utf8');
+        this.nc?.publish(replyTo, body);
+      } catch (err) {
+        this.s.log.warn(`could not send an ACK frame: ${(err as Error).message}`, { acks: acks.length });
+      }
+    }
+  }
+
+  /** Sends an ACK (signed when the node signs): alone, or, for a message that came in a frame, in an ACK frame. */
   private respond(replyTo: string, reply: AckReply): void {
+    if (isFrameReplySubject(replyTo)) {
+      const batch = this.ackFrames.get(replyTo);
+      const json = JSON.stringify(encodeAck(reply));
+      if (batch) batch.push(json);
+      else {
+        if (this.ackFrames.size === 0) setImmediate(() => this.flushAckFrames());
+        this.ackFrames.set(replyTo, [json]);
+      }
+      return;
+    }
     try {
       // Signed, so the sender can tell this node's answer from one any broker client made up.
       // A large output travels compressed (see payloadEncoding.ts); the signature covers that wire form.

@@ -271,6 +271,12 @@ export const configSchema = {
     doc: "Messages in flight at once on an ordered subject (pipelined delivery; the receiver still runs them one at a time, in order). `1` is the original steward's stop-and-wait ([Order](../concepts/delivery.md#order)).",
     checks: [wholeAtLeast(1)],
   }),
+  frames: bool({
+    section: 'node',
+    default: true,
+    help: 'send the messages of one subject ready at the same moment in one signed NATS message (a frame), and answer them with one ACK frame',
+    doc: 'Send the messages of one subject that are ready at the same moment in one NATS message with one signature (a frame), and answer a frame with one ACK frame. A transport detail: subjects and message JSON stay the same ([Frames](message-fields.md#frames)). Turn it off on senders while some receivers still run a release without frames (0.1.0 and earlier).',
+  }),
   embeddedBroker: bool({
     section: 'node',
     default: true,

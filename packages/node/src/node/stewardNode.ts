@@ -105,6 +105,7 @@ export class StewardNode {
       log,
       (raw, target) => security.ackRefusal(raw, target),
       (code) => metrics.acksIgnored.inc({ reason: code }),
+      (frame, node, target) => security.ackFrameRefusal(frame, node, target),
     );
     this.acks = acks;
 

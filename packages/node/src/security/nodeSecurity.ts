@@ -6,12 +6,16 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   ackSignatureValid,
+  encodeFrame,
+  frameSignatureValid,
   keyFingerprint,
   methodInfo,
   publicKeyFromText,
   signAck,
   signedJson,
   verifyMessage,
+  type FrameTag,
+  type RawFrame,
   type WireAck,
   type WireMessage,
 } from '@steward/core';
@@ -93,14 +97,72 @@ export class NodeSecurity {
     return Buffer.from(signedJson(obj, this.keys.privateKey), 'utf8');
   }
 
+  /** The `expiresAt` a message (or a frame of them) sent now carries: now + the maximum message age. */
+  expiresAtNow(): number {
+    return Date.now() + this.c.messageMaxAge * 1000;
+  }
+
+  /** The wire bytes of a frame (see core frame.ts) with JSON text `json`, signed with this node's key. */
+  frame(tag: FrameTag, json: string): Buffer {
+    return encodeFrame(tag, json, this.keys.privateKey);
+  }
+
+  /**
+   * With signature checks on: why a frame of messages signed, it says, by
+   * `fromNode` must not be taken (no approved key, or a signature that does
+   * not verify), or undefined when it may. Every message in it must then
+   * name `fromNode` as its sender (see Subscriber). Without signature checks,
+   * undefined.
+   */
+  frameRefusal(frame: RawFrame, fromNode: string, expiresAt: number): Refusal | undefined {
+    if (!this.c.enableSignatureCheck) return undefined;
+    const r = this.frameRefusalOf(frame, fromNode, expiresAt);
+    if (r) this.countRefusal(r.code);
+    return r;
+  }
+
+  private frameRefusalOf(frame: RawFrame, fromNode: string, expiresAt: number): Refusal | undefined {
+    if (expiresAt < Date.now())
+      return { code: 'expired', reason: `frame expired at ${new Date(expiresAt).toISOString()} (a replay, or clocks out of sync)` };
+    if (frame.signature === '-') return { code: 'unsigned', reason: `unsigned frame from "${fromNode}"` };
+    const key = this.trust.publicKeyOf(fromNode);
+    if (!key) return { code: 'untrusted', reason: `sender "${fromNode}" has no approved key (steward keys allow ${fromNode} at central)` };
+    if (!frameSignatureValid(frame, key))
+      return {
+        code: 'badSignature',
+        reason: `frame signature does not verify against the approved key of "${fromNode}" (changed in transit, or forged)`,
+      };
+    return undefined;
+  }
+
+  /**
+   * With signature checks on: why a frame of ACKs from `node`, received for
+   * messages sent to `target`, is not that node's own answer, or undefined
+   * when it is (see ackRefusal).
+   */
+  ackFrameRefusal(frame: RawFrame, node: string, target: string): AckRefusal | undefined {
+    if (!this.c.enableSignatureCheck) return undefined;
+    let r: AckRefusal | undefined;
+    if (node !== target) r = { code: 'wrongNode', reason: `ACK frame from node "${node}", but the messages went to "${target}"` };
+    else if (frame.signature === '-') r = { code: 'unsigned', reason: `unsigned ACK frame for messages to "${target}"` };
+    else {
+      const key = this.trust.publicKeyOf(target);
+      if (!key) r = { code: 'untrusted', reason: `"${target}" has no approved key (steward keys allow ${target} at central)` };
+      else if (!frameSignatureValid(frame, key))
+        r = { code: 'badSignature', reason: `ACK frame signature does not verify against the approved key of "${target}" (forged)` };
+    }
+    if (r) this.ackRefusals.set(r.code, (this.ackRefusals.get(r.code) ?? 0) + 1);
+    return r;
+  }
+
   /**
    * Checks a received message (`raw` is the parsed payload, `m` its
    * validated form). Returns why it must not run, or undefined. `isReply`:
    * the reply guard judged it a reply (taken, or refused as unsolicited), so
    * the ACL is not asked: a taken reply runs on its request's authority.
    */
-  check(raw: Record<string, unknown>, m: WireMessage, isReply = false): Refusal | undefined {
-    const r = this.refusalOf(raw, m, isReply);
+  check(raw: Record<string, unknown>, m: WireMessage, isReply = false, framed = false): Refusal | undefined {
+    const r = this.refusalOf(raw, m, isReply, framed);
     if (r) this.countRefusal(r.code);
     return r;
   }
@@ -161,10 +223,13 @@ export class NodeSecurity {
     });
   }
 
-  private refusalOf(raw: Record<string, unknown>, m: WireMessage, isReply: boolean): Refusal | undefined {
+  private refusalOf(raw: Record<string, unknown>, m: WireMessage, isReply: boolean, framed: boolean): Refusal | undefined {
     const expiresAt = raw.expiresAt;
     if (typeof expiresAt === 'number' && expiresAt < Date.now())
       return { code: 'expired', reason: `expired at ${new Date(expiresAt).toISOString()} (a replay, or clocks out of sync)` };
+    // A hello proves the key it carries with its own signature: it never travels in a frame.
+    if (framed && methodInfo(m.method)?.offersKey === true)
+      return { code: 'unsigned', reason: `${m.method} from "${m.fromNode}" arrived in a frame: it must carry its own signature` };
     const helloKey = this.isCentral && methodInfo(m.method)?.offersKey === true ? this.helloKeyOf(m) : undefined;
     if (helloKey) {
       // A hello is signed with the key it carries: that proves the sender holds it; trust is the operator's call.
@@ -189,7 +254,8 @@ export class NodeSecurity {
       else if (hello.status === KeyStatus.Allowed) this.pushSoon();
       return undefined;
     }
-    if (this.c.enableSignatureCheck) {
+    // A framed message was proven by its frame's signature (frameRefusal), and names the frame's signer.
+    if (this.c.enableSignatureCheck && !framed) {
       const r = this.signatureRefusal(raw, m, expiresAt);
       if (r) return r;
     }

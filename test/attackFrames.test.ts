@@ -1,0 +1,253 @@
+/**
+ * Attacks on frames (issue 15: many messages of one subject in one signed
+ * NATS message, answered by one ACK frame; see packages/core/src/frame.ts),
+ * against real nodes in secure mode: central, ship1 and ship2, every key
+ * approved, an ACL that lets central command the ships and gives the ships
+ * no rights. ship2 is the broken-into ship: the attacker holds its approved
+ * private key and a raw client on the broker.
+ *
+ * A frame is proven once, by its signature against its signer's approved
+ * key; each message in it must name that signer. An ACK frame counts only
+ * when it is signed by the node the messages went to.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  ACK_FRAME_TAG,
+  encodeFrame,
+  isFrame,
+  MESSAGE_FRAME_TAG,
+  parseMessageFrame,
+  privateKeyFromPem,
+  splitFrame,
+  type FrameTag,
+} from '@steward/core';
+import type { KeyObject } from 'node:crypto';
+
+import {
+  cleanupHarness,
+  makeTempDir,
+  startNatsServer,
+  startNode,
+  stewardBin,
+  waitFor,
+  type NatsServerHandle,
+  type NodeHandle,
+} from './helpers/index.js';
+
+after(cleanupHarness);
+
+interface Ack {
+  id: string;
+  status: string;
+  error?: string;
+}
+
+/** The client commands of these tests find the node's socket in its folder. */
+const folderSocketEnv = { XDG_RUNTIME_DIR: '' };
+
+const readOr = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+
+describe('attacks on frames', { timeout: 400_000 }, () => {
+  const tag = randomUUID().slice(0, 6);
+  const centralName = `fc${tag}`;
+  const ship1Name = `fs1${tag}`;
+  const ship2Name = `fs2${tag}`;
+  let server: NatsServerHandle;
+  let central: NodeHandle;
+  let ship1: NodeHandle;
+  let ship2: NodeHandle;
+  let nc: NatsConnection;
+  let dir: string;
+  const checks = ['--enableSignatureCheck', '--enableAclCheck'];
+  const common = ['--centralNodeName', centralName, ...checks, '--sayHelloInterval', '1', '--keysPushInterval', '1'];
+
+  const keys = (...args: string[]) =>
+    execFileSync(process.execPath, [stewardBin, 'keys', ...args, '--nodeFolder', central.folder], { encoding: 'utf8' });
+  const approve = (node: string) => {
+    const line = keys('list')
+      .split('\n')
+      .find((l) => l.includes(node));
+    const fingerprint = /SHA256:[A-Za-z0-9+/=_-]+/.exec(line ?? '')?.[0];
+    return keys('allow', node, ...(fingerprint ? [fingerprint] : []));
+  };
+  const adopted = (n: NodeHandle) => {
+    const lines = n
+      .log()
+      .split('\n')
+      .filter((l) => l.includes('adopted key set version'));
+    return lines.length ? (lines[lines.length - 1]!.split('trusted=')[1] ?? '') : '';
+  };
+  const ship2Key = (): KeyObject => privateKeyFromPem(readFileSync(join(ship2.folder, 'state', 'keys', 'node.key'), 'utf8'));
+
+  /** A message as it travels in a frame (no signature, no expiresAt: the frame's). */
+  const message = (fields: Record<string, unknown>): Record<string, unknown> => ({
+    id: randomUUID(),
+    createdAt: Date.now(),
+    timeout: 10,
+    retries: 0,
+    methodTimeout: 10,
+    ...fields,
+  });
+  /** A frame of `messages` that says it comes from `fromNode`, signed with `key` (none: unsigned). */
+  const frame = (tagOf: FrameTag, json: Record<string, unknown>, key: KeyObject | undefined): Buffer =>
+    encodeFrame(tagOf, JSON.stringify(json), key);
+  const messageFrame = (fromNode: string, toNode: string, messages: Record<string, unknown>[], key: KeyObject | undefined): Buffer =>
+    frame(MESSAGE_FRAME_TAG, { fromNode, toNode, expiresAt: Date.now() + 60_000, messages }, key);
+  const request = async (subject: string, body: Uint8Array): Promise<Ack> =>
+    JSON.parse((await nc.request(subject, body, { timeout: 30_000 })).string()) as Ack;
+
+  before(async () => {
+    server = await startNatsServer();
+    dir = await makeTempDir('steward-attack-frames-');
+    await mkdir(join(dir, centralName, 'state'), { recursive: true });
+    writeFileSync(join(dir, 'acl.json'), JSON.stringify({ rules: [{ to: '*', from: centralName, method: '*' }] }));
+    execFileSync(process.execPath, [stewardBin, 'acl', 'set', join(dir, 'acl.json'), '--nodeFolder', join(dir, centralName)]);
+    central = await startNode({
+      name: centralName,
+      folder: join(dir, centralName),
+      brokerHostPort: server.hostPort,
+      args: common,
+      env: folderSocketEnv,
+    });
+    const startShip = (name: string) =>
+      startNode({ name, folder: join(dir, name), brokerHostPort: server.hostPort, args: common, env: folderSocketEnv });
+    [ship1, ship2] = await Promise.all([startShip(ship1Name), startShip(ship2Name)]);
+    for (const ship of [ship1Name, ship2Name]) {
+      await waitFor(
+        () =>
+          keys('list')
+            .split('\n')
+            .some((l) => l.includes(ship) && /pending/.test(l)),
+        { timeoutMs: 60_000, message: `${ship}'s key pending at central` },
+      );
+      approve(ship);
+    }
+    await waitFor(() => [ship1, ship2].every((s) => adopted(s).includes(ship1Name) && adopted(s).includes(ship2Name)), {
+      timeoutMs: 60_000,
+      message: 'both ships adopt the key set with both keys',
+    });
+    nc = await connect({ servers: server.url });
+  });
+
+  after(async () => {
+    await nc?.close();
+  });
+
+  it("a frame signed with ship2's approved key cannot carry a message that names central as its sender", async () => {
+    const file = join(dir, `pwned-by-frame-${tag}`);
+    const body = messageFrame(
+      ship2Name,
+      ship1Name,
+      [message({ fromNode: centralName, toNode: ship1Name, method: 'CLICommand', commandOrEvent: 'CommandACK', data: ['touch', file] })],
+      ship2Key(),
+    );
+    const ack = await request(`${ship1Name}.CommandACK.CLICommand`, body);
+    assert.equal(ack.status, 'rejected', JSON.stringify(ack));
+    assert.match(ack.error ?? '', new RegExp(`names sender "${centralName}" in a frame signed by "${ship2Name}"`));
+    // The same message naming ship2 itself is judged by the ACL, which gives ship2 nothing.
+    const own = await request(
+      `${ship1Name}.CommandACK.CLICommand`,
+      messageFrame(
+        ship2Name,
+        ship1Name,
+        [message({ fromNode: ship2Name, toNode: ship1Name, method: 'CLICommand', commandOrEvent: 'CommandACK', data: ['touch', file] })],
+        ship2Key(),
+      ),
+    );
+    assert.equal(own.status, 'rejected', JSON.stringify(own));
+    await waitFor(() => /names sender/.test(ship1.log()), { timeoutMs: 30_000, message: 'the refusal logged at ship1' });
+    assert.equal(existsSync(file), false, 'the command never ran');
+  });
+
+  it('a frame that claims to come from central, unsigned or signed with another key, is refused whole', async () => {
+    const file = join(dir, `pwned-by-forged-frame-${tag}`);
+    const messages = [1, 2].map((n) =>
+      message({
+        fromNode: centralName,
+        toNode: ship1Name,
+        method: 'CLICommand',
+        commandOrEvent: 'CommandACK',
+        data: ['bash', '-c', `echo ${n} >> ${file}`],
+      }),
+    );
+    const stranger = generateKeyPairSync('ed25519').privateKey;
+    for (const [key, code] of [
+      [undefined, 'unsigned'],
+      [stranger, 'badSignature'],
+    ] as const) {
+      const sub = nc.subscribe(`_INBOX.frames-${tag}-${code}`, { max: 2 });
+      const answers = (async () => {
+        const got: Ack[] = [];
+        for await (const m of sub) got.push(JSON.parse(m.string()) as Ack);
+        return got;
+      })();
+      nc.publish(`${ship1Name}.CommandACK.CLICommand`, messageFrame(centralName, ship1Name, messages, key), {
+        reply: `_INBOX.frames-${tag}-${code}`,
+      });
+      const got = await answers;
+      assert.deepEqual(
+        got.map((a) => a.status),
+        ['rejected', 'rejected'],
+        `both messages of the ${code} frame answered rejected`,
+      );
+      await waitFor(() => new RegExp(`refused a frame of 2 message\\(s\\) from ${centralName}.*${code}`).test(ship1.log()), {
+        timeoutMs: 30_000,
+        message: `the ${code} frame reported at ship1`,
+      });
+    }
+    assert.equal(existsSync(file), false, 'nothing of either frame ran');
+  });
+
+  it("a forged ACK frame is ignored, and ship1's own ACK frame still counts", async () => {
+    const subject = `${ship1Name}.CommandACK.CLICommand`;
+    const rogue = await connect({ servers: server.url });
+    let forgedFrames = 0;
+    // Any client on the broker answers ship1's frames at once, unsigned and signed with ship2's approved key.
+    rogue.subscribe(subject, {
+      callback: (_e, m) => {
+        if (!isFrame(m.data, MESSAGE_FRAME_TAG) || !m.reply) return;
+        const json = parseMessageFrame(splitFrame(m.data, MESSAGE_FRAME_TAG));
+        const acks = json.messages.map((x) => ({
+          id: x.id,
+          node: ship1Name,
+          status: 'succeeded',
+          output: 'forged-frame-output\n',
+          exitCode: 0,
+        }));
+        m.respond(frame(ACK_FRAME_TAG, { node: ship1Name, acks }, undefined));
+        m.respond(frame(ACK_FRAME_TAG, { node: ship1Name, acks }, ship2Key()));
+        forgedFrames += 2;
+      },
+    });
+    await rogue.flush();
+    try {
+      // Two commands to ship1 in one file: sent in one turn, so in one frame.
+      const entry = (n: number) => ({
+        toNode: ship1Name,
+        method: 'CLICommand',
+        data: ['bash', '-c', `sleep 2; echo real-frame-output-${n}`],
+        methodTimeout: 30,
+      });
+      await central.inmsg(`${JSON.stringify([entry(1), entry(2)])}\n`);
+      const outputLog = central.dataFile(ship1Name, `${subject}.log`);
+      await waitFor(() => readOr(outputLog).includes('real-frame-output-1') && readOr(outputLog).includes('real-frame-output-2'), {
+        timeoutMs: 90_000,
+        message: "ship1's real output at central",
+      });
+      assert.ok(forgedFrames >= 2, 'the rogue saw a frame and answered it');
+      assert.doesNotMatch(readOr(outputLog), /forged-frame-output/);
+      assert.match(central.log(), new RegExp(`ignored an ACK that is not ${ship1Name}'s own: unsigned`));
+      assert.match(central.log(), new RegExp(`ignored an ACK that is not ${ship1Name}'s own: badSignature`));
+    } finally {
+      await rogue.close();
+    }
+  });
+});
