@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import type { Msg } from '@nats-io/transport-node';
 import type { WireMessage } from '@steward/core';
 import { HeldMessages } from '../src/execution/heldMessages.js';
+import type { Arrival } from '../src/execution/inboundMessage.js';
 import { createLogger } from '../src/observability/logger.js';
 
 /** A HeldMessages whose log lines are kept in memory. */
@@ -44,11 +44,11 @@ function wire(id: string, follows: string): WireMessage {
 }
 
 /** The raw NATS message `id` arrived as (pure data: only its identity matters here). */
-function raw(id: string): Msg {
-  return { subject: 'ship1.CommandACK.CLICommand', data: new TextEncoder().encode(id) } as unknown as Msg;
+function raw(id: string): Arrival {
+  return { subject: 'ship1.CommandACK.CLICommand', data: new TextEncoder().encode(id) };
 }
 
-const idOf = (msg: Msg | undefined): string | undefined => (msg ? new TextDecoder().decode(msg.data) : undefined);
+const idOf = (msg: Arrival | undefined): string | undefined => (msg?.data ? new TextDecoder().decode(msg.data) : undefined);
 
 describe('HeldMessages', () => {
   it('holds a message that overtook its predecessor and releases it when the predecessor is taken', async () => {
