@@ -7,9 +7,17 @@
  * Reads are synchronous. Writes are queued and committed together once per
  * event-loop turn (group commit): each write returns a promise that settles
  * only after its transaction is durable, so callers can "ACK after commit".
+ *
+ * With `sync: 'full'` the commit itself does not wait for the disk: SQLite
+ * runs with `synchronous = NORMAL` (the WAL is written, not synced), and the
+ * journal syncs the WAL file itself with an asynchronous `fdatasync` after
+ * each commit, settling the commit's promises only when that returns. The
+ * event loop keeps working while the disk syncs, and commits made meanwhile
+ * share the next sync. What a promise promises is the same as SQLite's
+ * `synchronous = FULL`: the transaction is in the synced WAL.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AckReply } from './ack.js';
 import { JournalError } from './errors.js';
@@ -157,6 +165,14 @@ export class Journal {
   private queuedOutboxUpdates = new Map<string, { patch: OutboxPatch; done: Promise<void> }>();
   private flushScheduled = false;
   private closed = false;
+  /** Whether commits are made durable by syncing the WAL here (sync 'full'), not by SQLite. */
+  private readonly syncsWal: boolean;
+  /** The WAL file, opened after the first commit, for its syncs. */
+  private walFd?: number;
+  /** Committed batches whose WAL sync has not started; settled after the next one. */
+  private unsynced: Settle[] = [];
+  /** The batches the sync under way covers. */
+  private syncing?: Settle[];
   private readonly statementCache = new Map<string, Database.Statement>();
   private readonly stmts;
   /** Whether the `cancels` table may hold a row (see {@link Journal.cancelOf}). */
@@ -168,9 +184,10 @@ export class Journal {
   /** Called after each commit with its duration and number of writes (for metrics). Must not throw. */
   onCommit?: (ms: number, writes: number) => void;
 
-  private constructor(path: string, db: Database.Database) {
+  private constructor(path: string, db: Database.Database, syncsWal: boolean) {
     this.path = path;
     this.db = db;
+    this.syncsWal = syncsWal;
     this.mayHaveCancels = db.prepare(`SELECT 1 FROM cancels LIMIT 1`).get() !== undefined;
     this.stmts = {
       insertOutbox: db.prepare(
@@ -223,10 +240,11 @@ export class Journal {
       mkdirSync(dirname(path), { recursive: true });
       const db = new Database(path);
       db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
+      // `full`: SQLite writes the WAL without syncing it; the journal syncs it after each commit (see the header).
+      db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
       migrate(db);
-      return new Journal(path, db);
+      return new Journal(path, db, options.sync !== 'normal');
     } catch (err) {
       throw new JournalError(`cannot open journal ${path}: ${(err as Error).message}`, { cause: err });
     }
@@ -562,12 +580,62 @@ export class Journal {
     return this.write(() => undefined) as Promise<void>;
   }
 
-  /** Commits what is queued and closes the file. */
+  /** Commits what is queued, makes it durable, and closes the file. */
   close(): void {
     if (this.closed) return;
     this.commitQueued();
     this.closed = true;
+    const waiting = [...(this.syncing ?? []), ...this.unsynced];
+    this.unsynced = [];
+    if (waiting.length > 0) {
+      // The sync under way (if any) settles them too, later: settling twice is harmless.
+      let error: unknown;
+      try {
+        if (this.walFd !== undefined) fdatasyncSync(this.walFd);
+      } catch (err) {
+        error = err;
+      }
+      for (const settle of waiting) settle(error);
+    }
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.walFd = undefined;
     this.db.close();
+  }
+
+  /**
+   * Settles `settle` once the WAL holding its committed batch is synced:
+   * with the sync that starts next (the one under way, if any, started
+   * before this commit).
+   */
+  private afterSync(settle: Settle): void {
+    if (!this.syncsWal) {
+      settle(undefined);
+      return;
+    }
+    this.unsynced.push(settle);
+    this.syncWal();
+  }
+
+  private syncWal(): void {
+    if (this.syncing || this.unsynced.length === 0 || this.closed) return;
+    if (this.walFd === undefined) {
+      try {
+        this.walFd = openSync(`${this.path}-wal`, 'r');
+      } catch (err) {
+        const failure = new JournalError(`cannot open the journal's WAL to sync it: ${(err as Error).message}`, { cause: err });
+        for (const settle of this.unsynced.splice(0)) settle(failure);
+        return;
+      }
+    }
+    const group = this.unsynced;
+    this.unsynced = [];
+    this.syncing = group;
+    fdatasync(this.walFd, (err) => {
+      this.syncing = undefined;
+      const failure = err ? new JournalError(`journal sync failed: ${err.message}`, { cause: err }) : undefined;
+      for (const settle of group) settle(failure);
+      this.syncWal();
+    });
   }
 
   private write(run: (db: Database.Database) => unknown): Promise<unknown> {
@@ -622,13 +690,19 @@ export class Journal {
       this.commitMs += ms;
       this.onCommit?.(ms, batch.length);
     }
-    batch.forEach((w, i) => {
-      const r = results[i]!;
-      if (r.ok) w.resolve(r.value);
-      else w.reject(new JournalError(`journal write failed: ${(r.value as Error).message}`, { cause: r.value }));
+    this.afterSync((syncError) => {
+      batch.forEach((w, i) => {
+        const r = results[i]!;
+        if (syncError) w.reject(syncError);
+        else if (r.ok) w.resolve(r.value);
+        else w.reject(new JournalError(`journal write failed: ${(r.value as Error).message}`, { cause: r.value }));
+      });
     });
   }
 }
+
+/** Settles a committed batch: with the sync's error, or undefined once it is durable. */
+type Settle = (syncError: unknown) => void;
 
 /** Whether `err` is the database refusing to write at all (full disk, I/O error), not one write's own fault. */
 function isCommitFailure(err: unknown): boolean {
