@@ -54,7 +54,8 @@ async function main(): Promise<void> {
       console.log(
         `round ${round}: ${messages} messages on ${subjects.length} subject(s): ` +
           `ACKed ${run.perSecond.toFixed(0)}/s, run ${executed.perSecond.toFixed(0)}/s, ` +
-          `sender CPU ${senderCpuUs.toFixed(0)} µs/message, sender commits ${run.senderCommits}, ` +
+          `CPU µs/message: sender ${senderCpuUs.toFixed(0)}, receivers ${(executed.stats.cpuUs / messages).toFixed(0)}; commits: sender ${run.senderCommits}, ` +
+          `receivers ${executed.stats.journalCommits} (${executed.stats.journalCommitMs.toFixed(0)} ms), ` +
           `out of order ${executed.stats.orderViolations}`,
       );
     }

@@ -44,14 +44,18 @@ export interface FleetStats {
   firstRepliedAt: number;
   lastRepliedAt: number;
   rss: number;
-  /** Journal transactions committed by the fleet's nodes, and the milliseconds they took (main thread, fsync included). */
+  /** Journal transactions committed by the fleet's nodes, and the milliseconds they took on the main thread (with `journalSync: full` the WAL sync runs off it). */
   journalCommits: number;
   journalCommitMs: number;
+  /** CPU microseconds (user + system) the host process used since the last reset. */
+  cpuUs: number;
 }
 
 let fleet: Fleet | undefined;
 /** Journal totals at the last reset, so stats count from there. */
 let journalBase = { journalCommits: 0, journalCommitMs: 0 };
+/** CPU usage at the last reset. */
+let cpuBase = process.cpuUsage();
 const responders: PlainResponders[] = [];
 
 const commands: Record<string, (args: never) => Promise<unknown>> = {
@@ -71,6 +75,7 @@ const commands: Record<string, (args: never) => Promise<unknown>> = {
   'fleet.reset': () => {
     fleet?.tracker.reset();
     journalBase = fleet?.journalTotals() ?? journalBase;
+    cpuBase = process.cpuUsage();
     return Promise.resolve();
   },
   'fleet.stats': () => {
@@ -91,6 +96,7 @@ const commands: Record<string, (args: never) => Promise<unknown>> = {
       rss: process.memoryUsage().rss,
       journalCommits: totals.journalCommits - journalBase.journalCommits,
       journalCommitMs: totals.journalCommitMs - journalBase.journalCommitMs,
+      cpuUs: ((cpu) => cpu.user + cpu.system)(process.cpuUsage(cpuBase)),
     };
     return Promise.resolve(stats);
   },

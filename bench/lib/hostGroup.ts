@@ -66,6 +66,7 @@ export class HostGroup {
       rss: sum('rss'),
       journalCommits: sum('journalCommits'),
       journalCommitMs: sum('journalCommitMs'),
+      cpuUs: sum('cpuUs'),
     };
   }
 
