@@ -13,12 +13,16 @@
  * sending, awaitingAck, retryWait ─ACK "cancelled"→ cancelled
  * ```
  *
- * The machine is pure: the I/O (publishing on NATS) is the `publish` actor,
- * provided by the publisher process with `deliveryMachine.provide(...)`. An
+ * The machine is pure: the I/O (publishing on NATS) is the `publish` action,
+ * run on entering `sending` and provided by the publisher process with
+ * `deliveryMachine.provide({ actions: publishWith(...) })`, which answers
+ * with `PUBLISHED` or `PUBLISH_FAILED` for that attempt. (An action, not an
+ * invoked promise actor: no child actor per send, which halves the cost of
+ * a message's actor.) An
  * ACK for any earlier attempt of the same message completes the delivery,
  * since the receiver deduplicates on the message id.
  */
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import type { AckReply } from './ack.js';
 import { RETRY_FOREVER } from './message.js';
 
@@ -91,7 +95,11 @@ export type DeliveryEvent =
    * answered (the receiver is told to cancel it) or, unanswered, not
    * resent. `unsent` says the current attempt was not published after all.
    */
-  | { type: 'CANCEL'; unsent?: boolean };
+  | { type: 'CANCEL'; unsent?: boolean }
+  /** The `publish` action of attempt `attempt` handed the message to the broker. */
+  | { type: 'PUBLISHED'; attempt: number }
+  /** The `publish` action of attempt `attempt` failed. */
+  | { type: 'PUBLISH_FAILED'; attempt: number; error: unknown };
 
 /** What a finished delivery outputs. */
 export interface DeliveryOutput {
@@ -120,16 +128,13 @@ const ackTransitions = [
   { target: 'delivered' as const, actions: 'storeReply' as const },
 ];
 
-/** The delivery machine. Provide `actors.publish` before use. */
+/** The delivery machine. Provide the `publish` action (see {@link publishWith}) before use. */
 export const deliveryMachine = setup({
   types: {
     context: {} as DeliveryContext,
     events: {} as DeliveryEvent,
     input: {} as DeliveryInput,
     output: {} as DeliveryOutput,
-  },
-  actors: {
-    publish: fromPromise<void, PublishInput>(() => Promise.reject(new Error('publish actor not provided'))),
   },
   delays: {
     ackTimeout: ({ context }) => Math.min(context.ackTimeoutMs, maxTimerMs),
@@ -144,8 +149,14 @@ export const deliveryMachine = setup({
     unsent: ({ event }) => (event.type === 'DEADLINE' || event.type === 'CANCEL') && event.unsent === true,
     cancelRequested: ({ context }) => context.cancelRequested,
     ackCancelled: ({ event }) => event.type === 'ACK' && event.reply.status === 'cancelled',
+    /** The answer of the `publish` action of this attempt (not of an earlier one). */
+    thisAttempt: ({ context, event }) =>
+      (event.type === 'PUBLISHED' || event.type === 'PUBLISH_FAILED') && (event.attempt === context.attempts || event.attempt === -1),
+    thisAttemptWantsAck: ({ context, event }) => event.type === 'PUBLISHED' && event.attempt === context.attempts && context.wantsAck,
   },
   actions: {
+    // Provided by the publisher (see publishWith); until then every send fails.
+    publish: ({ self }) => self.send({ type: 'PUBLISH_FAILED', attempt: -1, error: new Error('publish action not provided') }),
     storeReply: assign({ reply: ({ event }) => (event.type === 'ACK' ? event.reply : undefined) }),
     noteDeadline: assign({ deadlinePassed: true }),
     noteCancel: assign({ cancelRequested: true }),
@@ -196,20 +207,20 @@ export const deliveryMachine = setup({
       on: { SEND: 'sending', DEADLINE: { target: 'expired', actions: 'expireByDeadline' }, CANCEL: 'cancelled' },
     },
     sending: {
-      entry: assign({ attempts: ({ context }) => context.attempts + 1, publishFailed: false }),
-      invoke: {
-        src: 'publish',
-        input: ({ context }) => ({ id: context.id, attempt: context.attempts }),
-        onDone: [{ guard: 'wantsAck', target: 'awaitingAck' }, { target: 'delivered' }],
-        onError: {
+      entry: [assign({ attempts: ({ context }) => context.attempts + 1, publishFailed: false }), 'publish'],
+      on: {
+        PUBLISHED: [
+          { guard: 'thisAttemptWantsAck', target: 'awaitingAck' },
+          { guard: 'thisAttempt', target: 'delivered' },
+        ],
+        PUBLISH_FAILED: {
+          guard: 'thisAttempt',
           target: 'retryWait',
           actions: assign({
             publishFailed: true,
-            lastError: ({ event }) => `publish failed: ${errorText(event.error)}`,
+            lastError: ({ event }) => `publish failed: ${errorText(event.type === 'PUBLISH_FAILED' ? event.error : undefined)}`,
           }),
         },
-      },
-      on: {
         ACK: ackTransitions,
         // The publisher found it cancelled before it published: this attempt never happened.
         CANCEL: [
@@ -290,4 +301,23 @@ export const deliveryMachine = setup({
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The `publish` action for `deliveryMachine.provide({ actions: ... })`:
+ * runs `publish` for the attempt just entered and answers the machine with
+ * `PUBLISHED` or `PUBLISH_FAILED` once it settles.
+ */
+export function publishWith(publish: (input: PublishInput) => Promise<void>): {
+  publish: (args: { context: DeliveryContext; self: { send: (event: DeliveryEvent) => void } }) => void;
+} {
+  return {
+    publish: ({ context, self }) => {
+      const attempt = context.attempts;
+      publish({ id: context.id, attempt }).then(
+        () => self.send({ type: 'PUBLISHED', attempt }),
+        (error: unknown) => self.send({ type: 'PUBLISH_FAILED', attempt, error }),
+      );
+    },
+  };
 }

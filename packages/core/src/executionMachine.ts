@@ -12,13 +12,16 @@
  * Duplicates (an id already in the inbox) never reach this machine: the
  * subscriber answers them with the stored result, and a message refused by
  * the checks (`rejected`) is answered before it gets one. The method and the
- * reply are the `method` and `reply` actors, provided by the subscriber.
- * Leaving `running` on methodTimeout stops the method actor, whose abort
- * signal kills the command's whole process tree. A `reply` actor that fails
- * (the result could not be journaled) fails the execution actor itself, so
- * its owner reports it: the failure is never swallowed.
+ * reply are the `runMethod` and `reply` actions, provided by the subscriber
+ * with {@link executionWith}, which answer with events (`METHOD_DONE`,
+ * `METHOD_FAILED`, `REPLIED`): actions, not invoked promise actors, so a
+ * message's execution is one actor with no children. Leaving `running` on
+ * methodTimeout or a cancel runs `stopMethod`, whose abort signal kills the
+ * command's whole process tree. A reply that fails (the result could not be
+ * journaled) fails the execution actor itself, so its owner reports it: the
+ * failure is never swallowed.
  */
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import type { ResultStatus } from './ack.js';
 
 /** Input of one execution. */
@@ -36,7 +39,15 @@ export type ExecutionEvent =
    * Its sender cancelled it (`steward cancel`): a running method is stopped
    * (its abort signal kills the command's process tree), and the result is `cancelled`.
    */
-  { type: 'CANCEL'; reason: string };
+  | { type: 'CANCEL'; reason: string }
+  /** The method ended (see {@link executionWith}). */
+  | { type: 'METHOD_DONE'; outcome: MethodOutcome }
+  /** The method threw. */
+  | { type: 'METHOD_FAILED'; error: string }
+  /** The result is journaled and answered. */
+  | { type: 'REPLIED' }
+  /** The result could not be journaled: the actor fails with `error`. */
+  | { type: 'REPLY_FAILED'; error: unknown };
 
 /** What a method returns. */
 export interface MethodOutcome {
@@ -67,7 +78,7 @@ export interface ExecutionContext {
 // setTimeout fires at once for delays above 2^31-1 ms, so "no limit" must stay below it.
 const maxTimerMs = 2_147_483_647;
 
-/** The execution machine. Provide `actors.method` and `actors.reply` before use. */
+/** The execution machine. Provide its actions with {@link executionWith} before use. */
 export const executionMachine = setup({
   types: {
     context: {} as ExecutionContext,
@@ -75,9 +86,16 @@ export const executionMachine = setup({
     events: {} as ExecutionEvent,
     output: {} as ExecutionResult,
   },
-  actors: {
-    method: fromPromise<MethodOutcome, { id: string }>(() => Promise.reject(new Error('method actor not provided'))),
-    reply: fromPromise<void, ExecutionResult>(() => Promise.reject(new Error('reply actor not provided'))),
+  actions: {
+    // Provided by the subscriber (see executionWith); until then every method fails and no reply is stored.
+    runMethod: ({ self }) => self.send({ type: 'METHOD_FAILED', error: 'runMethod action not provided' }),
+    stopMethod: () => undefined,
+    reply: ({ self }, _params: { status: ExecutionResult['status'] }) =>
+      self.send({ type: 'REPLY_FAILED', error: new Error('reply action not provided') }),
+    replyFailed: ({ event }) => {
+      // Thrown inside the machine: the actor fails, and its owner reports the error.
+      throw event.type === 'REPLY_FAILED' ? event.error : new Error('reply failed');
+    },
   },
   delays: {
     methodTimeout: ({ context }) => (context.methodTimeoutMs < 0 ? maxTimerMs : Math.min(context.methodTimeoutMs, maxTimerMs)),
@@ -85,6 +103,7 @@ export const executionMachine = setup({
   guards: {
     cancelledBefore: ({ context }) => context.cancelReason !== undefined,
     hasMethodTimeout: ({ context }) => context.methodTimeoutMs >= 0,
+    methodOk: ({ event }) => event.type === 'METHOD_DONE' && event.outcome.ok,
   },
 }).createMachine({
   id: 'execution',
@@ -100,18 +119,9 @@ export const executionMachine = setup({
       always: [{ guard: 'cancelledBefore', target: 'cancelled' }, { target: 'running' }],
     },
     running: {
-      invoke: {
-        src: 'method',
-        input: ({ context }) => ({ id: context.id }),
-        onDone: [
-          { guard: ({ event }) => event.output.ok, target: 'succeeded', actions: assign({ outcome: ({ event }) => event.output }) },
-          { target: 'failed', actions: assign({ outcome: ({ event }) => event.output }) },
-        ],
-        onError: {
-          target: 'failed',
-          actions: assign({ error: ({ event }) => (event.error instanceof Error ? event.error.message : String(event.error)) }),
-        },
-      },
+      entry: 'runMethod',
+      // Leaving `running` stops a method still under way: its abort signal kills the process tree.
+      exit: 'stopMethod',
       after: {
         methodTimeout: {
           guard: 'hasMethodTimeout',
@@ -119,8 +129,18 @@ export const executionMachine = setup({
           actions: assign({ error: ({ context }) => `killed: ran longer than methodTimeout ${context.methodTimeoutMs / 1000}s` }),
         },
       },
-      // Leaving `running` stops the method actor: its abort signal kills the process tree, as on methodTimeout.
-      on: { CANCEL: { target: 'cancelled', actions: assign({ cancelReason: ({ event }) => event.reason }) } },
+      on: {
+        METHOD_DONE: [
+          {
+            guard: 'methodOk',
+            target: 'succeeded',
+            actions: assign({ outcome: ({ event }) => event.outcome }),
+          },
+          { target: 'failed', actions: assign({ outcome: ({ event }) => event.outcome }) },
+        ],
+        METHOD_FAILED: { target: 'failed', actions: assign({ error: ({ event }) => event.error }) },
+        CANCEL: { target: 'cancelled', actions: assign({ cancelReason: ({ event }) => event.reason }) },
+      },
     },
     succeeded: replying('succeeded'),
     failed: replying('failed'),
@@ -132,11 +152,74 @@ export const executionMachine = setup({
 
 function replying(status: ExecutionResult['status']) {
   return {
-    invoke: {
-      src: 'reply' as const,
-      input: ({ context }: { context: ExecutionContext }) => resultOf(context, status),
-      // No onError: a failed reply fails the actor, and its owner reports it.
-      onDone: { target: 'replied' as const },
+    entry: { type: 'reply' as const, params: { status } },
+    on: {
+      REPLIED: { target: 'replied' as const },
+      // A failed reply fails the actor, and its owner reports it.
+      REPLY_FAILED: { actions: 'replyFailed' as const },
+    },
+  };
+}
+
+/** What {@link executionWith} runs. */
+export interface ExecutionImplementation {
+  /** Runs the method of execution `id`; `signal` aborts when the execution stops waiting for it (timeout, cancel, stop). */
+  method: (id: string, signal: AbortSignal) => Promise<MethodOutcome>;
+  /** Journals and answers `result`. */
+  reply: (result: ExecutionResult) => Promise<void>;
+}
+
+/** An actor as the actions below see it: they answer it with events, while it still runs. */
+interface SelfRef {
+  send: (event: ExecutionEvent) => void;
+  getSnapshot: () => { status: string };
+}
+
+/**
+ * The actions of the execution machine, for `executionMachine.provide({ actions: executionWith(...) })`:
+ * `runMethod` starts `impl.method` with an abort signal and answers with
+ * `METHOD_DONE` or `METHOD_FAILED`; `stopMethod` aborts a method still under
+ * way; `reply` runs `impl.reply` and answers `REPLIED` or `REPLY_FAILED`.
+ * An actor stopped meanwhile is told nothing.
+ */
+export function executionWith(impl: ExecutionImplementation): {
+  runMethod: (args: { context: ExecutionContext; self: SelfRef }) => void;
+  stopMethod: (args: { self: SelfRef }) => void;
+  reply: (args: { context: ExecutionContext; self: SelfRef }, params: { status: ExecutionResult['status'] }) => void;
+} {
+  const running = new WeakMap<object, AbortController>();
+  const tell = (self: SelfRef, event: ExecutionEvent): void => {
+    if (self.getSnapshot().status === 'active') self.send(event);
+  };
+  return {
+    runMethod: ({ context, self }) => {
+      const controller = new AbortController();
+      running.set(self, controller);
+      // A method that throws at once fails like one whose promise rejects.
+      const outcome = new Promise<MethodOutcome>((resolve) => resolve(impl.method(context.id, controller.signal)));
+      outcome.then(
+        (o) => {
+          if (running.get(self) === controller) running.delete(self);
+          tell(self, { type: 'METHOD_DONE', outcome: o });
+        },
+        (err: unknown) => {
+          if (running.get(self) === controller) running.delete(self);
+          tell(self, { type: 'METHOD_FAILED', error: err instanceof Error ? err.message : String(err) });
+        },
+      );
+    },
+    stopMethod: ({ self }) => {
+      const controller = running.get(self);
+      if (!controller) return;
+      running.delete(self);
+      controller.abort();
+    },
+    reply: ({ context, self }, { status }) => {
+      const done = new Promise<void>((resolve) => resolve(impl.reply(resultOf(context, status))));
+      done.then(
+        () => tell(self, { type: 'REPLIED' }),
+        (error: unknown) => tell(self, { type: 'REPLY_FAILED', error }),
+      );
     },
   };
 }

@@ -83,6 +83,7 @@ export {
 } from './journal.js';
 export {
   deliveryMachine,
+  publishWith,
   canRetry,
   type DeliveryInput,
   type DeliveryContext,
@@ -92,7 +93,9 @@ export {
 } from './deliveryMachine.js';
 export {
   executionMachine,
+  executionWith,
   resultOf,
+  type ExecutionImplementation,
   type ExecutionEvent,
   type ExecutionInput,
   type ExecutionContext,

@@ -4,10 +4,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createActor, fromPromise } from 'xstate';
+import { createActor } from 'xstate';
 import type { AckReply } from '../src/ack.js';
-import { deliveryMachine, type DeliveryInput, type PublishInput } from '../src/deliveryMachine.js';
-import { executionMachine, type ExecutionResult, type MethodOutcome } from '../src/executionMachine.js';
+import { deliveryMachine, type DeliveryInput, publishWith } from '../src/deliveryMachine.js';
+import { executionMachine, executionWith, type ExecutionResult, type MethodOutcome } from '../src/executionMachine.js';
 import { Journal } from '../src/journal.js';
 import { runUntil, TestClock } from './testClock.js';
 
@@ -16,11 +16,9 @@ function silent(input: Partial<DeliveryInput> = {}) {
   const clock = new TestClock();
   const attempts: number[] = [];
   const logic = deliveryMachine.provide({
-    actors: {
-      publish: fromPromise<void, PublishInput>(async ({ input: p }) => {
-        attempts.push(p.attempt);
-      }),
-    },
+    actions: publishWith(async (p) => {
+      attempts.push(p.attempt);
+    }),
   });
   const actor = createActor(logic, {
     input: { id: 'm1', wantsAck: true, ackTimeoutMs: 30, retries: -1, retryWaitMs: 1000, errorBackoffMs: 20, ...input },
@@ -94,7 +92,7 @@ describe('delivery machine: cancel', () => {
     const clock = new TestClock();
     let release: () => void = () => undefined;
     const logic = deliveryMachine.provide({
-      actors: { publish: fromPromise<void, PublishInput>(() => new Promise<void>((r) => (release = r))) },
+      actions: publishWith(() => new Promise<void>((r) => (release = r))),
     });
     const actor = createActor(logic, {
       input: { id: 'm1', wantsAck: true, ackTimeoutMs: 30, retries: -1, retryWaitMs: 0, errorBackoffMs: 20 },
@@ -123,20 +121,18 @@ describe('execution machine: cancel', () => {
     const replies: ExecutionResult[] = [];
     let aborted = false;
     const logic = executionMachine.provide({
-      actors: {
-        method: fromPromise<MethodOutcome, { id: string }>(
-          ({ signal }) =>
-            new Promise<MethodOutcome>((_resolve, reject) => {
-              signal.addEventListener('abort', () => {
-                aborted = true;
-                reject(new Error('aborted'));
-              });
-            }),
-        ),
-        reply: fromPromise<void, ExecutionResult>(async ({ input }) => {
+      actions: executionWith({
+        method: (_id, signal) =>
+          new Promise<MethodOutcome>((_resolve, reject) => {
+            signal.addEventListener('abort', () => {
+              aborted = true;
+              reject(new Error('aborted'));
+            });
+          }),
+        reply: async (input) => {
           replies.push(input);
-        }),
-      },
+        },
+      }),
     });
     const actor = createActor(logic, {
       input: { id: 'x1', methodTimeoutMs: 60_000, ...(cancelReason ? { cancelReason } : {}) },

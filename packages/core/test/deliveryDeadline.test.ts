@@ -1,8 +1,8 @@
 /** The delivery machine's `DEADLINE` event (a message's ttl), on simulated time. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createActor, fromPromise } from 'xstate';
-import { deliveryMachine, type DeliveryInput, type PublishInput } from '../src/deliveryMachine.js';
+import { createActor } from 'xstate';
+import { deliveryMachine, type DeliveryInput, publishWith } from '../src/deliveryMachine.js';
 import { parseMessageSpec, parseWireMessage, toWireMessage } from '../src/message.js';
 import { runUntil, TestClock } from './testClock.js';
 
@@ -11,11 +11,9 @@ function silent(input: Partial<DeliveryInput> = {}) {
   const clock = new TestClock();
   const attempts: number[] = [];
   const logic = deliveryMachine.provide({
-    actors: {
-      publish: fromPromise<void, PublishInput>(async ({ input: p }) => {
-        attempts.push(p.attempt);
-      }),
-    },
+    actions: publishWith(async (p) => {
+      attempts.push(p.attempt);
+    }),
   });
   const actor = createActor(logic, {
     input: { id: 'm1', wantsAck: true, ackTimeoutMs: 30, retries: -1, retryWaitMs: 0, errorBackoffMs: 20, ...input },
@@ -88,7 +86,7 @@ describe('delivery machine: deadline', () => {
     const clock = new TestClock();
     let release: () => void = () => undefined;
     const logic = deliveryMachine.provide({
-      actors: { publish: fromPromise<void, PublishInput>(() => new Promise<void>((r) => (release = r))) },
+      actions: publishWith(() => new Promise<void>((r) => (release = r))),
     });
     const actor = createActor(logic, {
       input: { id: 'm1', wantsAck: false, ackTimeoutMs: 30, retries: 0, retryWaitMs: 0, errorBackoffMs: 20 },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createActor, fromPromise } from 'xstate';
-import { canRetry, deliveryMachine, type DeliveryInput, type PublishInput } from '../src/deliveryMachine.js';
+import { createActor } from 'xstate';
+import { canRetry, deliveryMachine, type DeliveryInput, publishWith } from '../src/deliveryMachine.js';
 import { RETRY_FOREVER } from '../src/message.js';
 import { runUntil, TestClock } from './testClock.js';
 
@@ -16,21 +16,19 @@ function run(
   const clock = new TestClock();
   const start = clock.now();
   const logic = deliveryMachine.provide({
-    actors: {
-      publish: fromPromise<void, PublishInput>(async ({ input: p }) => {
-        attempts.push(p.attempt);
-        times.push(clock.now() - start);
-        await onPublish(p.attempt, (e) =>
-          setImmediate(() =>
-            actor.send(
-              e.type === 'ACK'
-                ? { type: 'ACK', reply: { id: 'm1', node: 'ship1', status: 'succeeded', output: 'ok' } }
-                : { type: 'NO_RESPONDERS' },
-            ),
+    actions: publishWith(async (p) => {
+      attempts.push(p.attempt);
+      times.push(clock.now() - start);
+      await onPublish(p.attempt, (e) =>
+        setImmediate(() =>
+          actor.send(
+            e.type === 'ACK'
+              ? { type: 'ACK', reply: { id: 'm1', node: 'ship1', status: 'succeeded', output: 'ok' } }
+              : { type: 'NO_RESPONDERS' },
           ),
-        );
-      }),
-    },
+        ),
+      );
+    }),
   });
   const actor = createActor(logic, {
     input: { id: 'm1', wantsAck: true, ackTimeoutMs: 30, retries: 2, retryWaitMs: 0, errorBackoffMs: 20, ...input },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createActor, fromPromise } from 'xstate';
-import { executionMachine, type ExecutionResult, type MethodOutcome } from '../src/executionMachine.js';
+import { createActor } from 'xstate';
+import { executionMachine, executionWith, type ExecutionResult, type MethodOutcome } from '../src/executionMachine.js';
 import { runUntil, TestClock } from './testClock.js';
 
 /** Runs the machine on simulated time; `method` gets the clock to take time of its own. */
@@ -16,19 +16,19 @@ function run(
   let aborted = false;
   let abortedAt: number | undefined;
   const logic = executionMachine.provide({
-    actors: {
-      method: fromPromise<MethodOutcome, { id: string }>(({ signal }) => {
+    actions: executionWith({
+      method: (_id, signal) => {
         signal.addEventListener('abort', () => {
           aborted = true;
           abortedAt = clock.now() - start;
         });
         return method(signal, clock);
-      }),
-      reply: fromPromise<void, ExecutionResult>(async ({ input }) => {
+      },
+      reply: async (input) => {
         replies.push(input);
         await reply(input);
-      }),
-    },
+      },
+    }),
   });
   const actor = createActor(logic, { input: { id: 'x', methodTimeoutMs }, clock });
   const errors: unknown[] = [];

@@ -26,8 +26,9 @@ describe('machineGraph', () => {
       ['delivered', 'expired', 'cancelled'],
     );
     assert.deepEqual(edge(g, 'queued', 'sending'), ['SEND']);
-    assert.deepEqual(edge(g, 'sending', 'awaitingAck'), ['publish done [wantsAck]']);
-    assert.deepEqual(edge(g, 'sending', 'retryWait'), ['publish error']);
+    // The publish action answers for its own attempt.
+    assert.deepEqual(edge(g, 'sending', 'awaitingAck'), ['PUBLISHED [thisAttemptWantsAck]']);
+    assert.deepEqual(edge(g, 'sending', 'retryWait'), ['PUBLISH_FAILED [thisAttempt]']);
     assert.deepEqual(edge(g, 'awaitingAck', 'retryWait'), ['after ackTimeout']);
     // Transitions out of the sub-states of retryWait are drawn from retryWait itself.
     assert.deepEqual(edge(g, 'retryWait', 'sending'), ['after retryDelay']);
@@ -39,7 +40,8 @@ describe('machineGraph', () => {
     assert.deepEqual(edge(g, 'awaitingAck', 'awaitingAck'), ['RUNNING']);
     // Handled in place: a cancel while the send is out, no responders, a deadline while the ACK may still come.
     assert.deepEqual(g.states.find((s) => s.key === 'awaitingAck')?.internal, ['CANCEL', 'NO_RESPONDERS', 'DEADLINE']);
-    assert.deepEqual(g.states.find((s) => s.key === 'sending')?.invokes, ['publish']);
+    // Publishing is an entry action, not an invoked actor: no child actor per send.
+    assert.deepEqual(g.states.find((s) => s.key === 'sending')?.invokes, []);
   });
 
   it('reads the execution and supervisor machines', () => {
@@ -48,8 +50,9 @@ describe('machineGraph', () => {
     assert.deepEqual(edge(e, 'received', 'running'), ['always [else]']);
     assert.equal(edge(e, 'received', 'rejected'), undefined, 'refused messages never get an execution');
     assert.deepEqual(edge(e, 'running', 'timedOut'), ['after methodTimeout [hasMethodTimeout]']);
-    // A reply that fails fails the actor (its owner reports it): no edge to replied.
-    assert.deepEqual(edge(e, 'failed', 'replied'), ['reply done']);
+    // A reply that fails fails the actor (its owner reports it): the only edge to replied is REPLIED.
+    assert.deepEqual(edge(e, 'failed', 'replied'), ['REPLIED']);
+    assert.deepEqual(edge(e, 'running', 'succeeded'), ['METHOD_DONE [methodOk]']);
     const s = machineGraph(supervisorMachine);
     assert.deepEqual(
       s.states.map((x) => x.key),

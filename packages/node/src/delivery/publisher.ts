@@ -15,7 +15,7 @@
  * time, as with stop-and-wait. The window starts at a few messages and
  * grows by one with every ACK, up to `orderedWindow`.
  */
-import { createActor, fromPromise, type ActorRefFrom } from 'xstate';
+import { createActor, type ActorRefFrom } from 'xstate';
 import {
   deliveryMachine,
   encodeMessageFields,
@@ -25,9 +25,9 @@ import {
   methodInfo,
   OutboxState,
   parseSubject,
+  publishWith,
   type DeliveryOutput,
   type OutboxRecord,
-  type PublishInput,
   type WireMessage,
 } from '@steward/core';
 import type { AckInbox } from '../transport/ackInbox.js';
@@ -189,11 +189,9 @@ export class Publisher {
     this.opts.requestStop();
   }
 
-  /** The delivery machine with this publisher's `publish` actor; built once, shared by every delivery. */
+  /** The delivery machine with this publisher's `publish` action; built once, shared by every delivery. */
   private readonly logic = deliveryMachine.provide({
-    actors: {
-      publish: fromPromise<void, PublishInput>(({ input }) => this.publish(input.id, input.attempt)),
-    },
+    actions: publishWith((input) => this.publish(input.id, input.attempt)),
   });
 
   /** One send of message `id` (its `attempt`-th). */

@@ -5,8 +5,8 @@
  * subscriber's `finish` (the machine's `reply` actor). A row of batched
  * messages is marked in one commit and run once.
  */
-import { createActor, fromPromise } from 'xstate';
-import { executionMachine, InboxState, type ExecutionResult, type MethodOutcome, type WireMessage } from '@steward/core';
+import { createActor } from 'xstate';
+import { executionMachine, executionWith, InboxState, type ExecutionResult, type MethodOutcome, type WireMessage } from '@steward/core';
 import type { MethodHandler } from '../methods/index.js';
 import { FailureKind } from '../node/errorKernel.js';
 import type { NodeServices } from '../node/services.js';
@@ -63,17 +63,17 @@ export class ExecutionRunner {
     this.s = opts.services;
   }
 
-  /** The execution machine with this subscriber's actors; built once, shared by every execution. */
+  /** The execution machine with this subscriber's actions; built once, shared by every execution. */
   private readonly logic = executionMachine.provide({
-    actors: {
-      method: fromPromise<MethodOutcome, { id: string }>(({ input, signal }) => this.runMethod(input.id, signal)),
-      reply: fromPromise<void, ExecutionResult>(async ({ input }) => {
+    actions: executionWith({
+      method: (id, signal) => this.runMethod(id, signal),
+      reply: async (input) => {
         const run = this.runs.get(input.id);
         // Stopped by methodTimeout or a cancel: what the method reported before the kill.
         const stopped = (input.status === 'timedOut' || input.status === 'cancelled') && input.output === '' && run?.partial;
         if (run) await this.opts.finish(run.m, run.subject, stopped ? { ...input, output: run.partial } : input);
-      }),
-    },
+      },
+    }),
   });
 
   /** Runs a group of items taken from a lane: one alone, or a row as one batch. Never rejects. */
