@@ -334,10 +334,11 @@ describe('crash', () => {
         [],
         `ErrorLogs badnode2 left undelivered at its exit:\n${open.map((r) => r.message).join('\n')}\nbadnode2 log:\n${tailLines(log, 6)}`,
       );
-      assert.ok(
-        readLines(errorLog).some((l) => /^\S+ badnode2: escalation: escalation reached the root/.test(l)),
-        `central's ${errorLog} has no "escalation reached the root" from badnode2:\n${tailLines(readFileOr(errorLog), 6)}`,
-      );
+      // Delivered means journaled at central (its ACK); central appends it to the file right after.
+      await waitFor(() => readLines(errorLog).some((l) => /^\S+ badnode2: escalation: escalation reached the root/.test(l)), {
+        timeoutMs: 30_000,
+        message: () => `central's ${errorLog} has no "escalation reached the root" from badnode2:\n${tailLines(readFileOr(errorLog), 6)}`,
+      });
     },
   );
 
