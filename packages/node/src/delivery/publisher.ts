@@ -27,11 +27,13 @@ import {
   parseSubject,
   publishWith,
   type DeliveryOutput,
+  type OutboxPatch,
   type OutboxRecord,
   type WireMessage,
 } from '@steward/core';
 import type { AckInbox } from '../transport/ackInbox.js';
 import { FrameWriter } from '../transport/frameWriter.js';
+import { InFlightRecords } from './inFlightRecords.js';
 import { FailureKind } from '../node/errorKernel.js';
 import { CommandOutputLog } from './commandOutputLog.js';
 import { deadlineCounter, deadlinePassed, DeadlineTimer } from './deadline.js';
@@ -95,6 +97,8 @@ export class Publisher {
   private unregisterCancels?: () => void;
   /** Publishes this subject's sends, several ready in one turn as one frame (see frameWriter.ts). */
   private readonly writer: FrameWriter;
+  /** Sends not journaled yet: written only if still unanswered a second later (see InFlightRecords). */
+  private readonly inFlight = new InFlightRecords((id, patch) => this.record(id, patch));
 
   constructor(private readonly opts: PublisherOptions) {
     this.s = opts.services;
@@ -142,11 +146,22 @@ export class Publisher {
     clearTimeout(this.idleTimer);
     this.deadlines.stop();
     this.writer.clear();
+    // Unjournaled sends stay `queued` in the journal: the next start sends them again, and the receiver deduplicates.
+    this.inFlight.clear();
     for (const [id, { actor }] of this.active) {
       this.opts.acks.unregister(id);
       actor.stop();
     }
     this.active.clear();
+  }
+
+  /** Journals a change of delivery `id`; a failure is reported, never thrown. */
+  private record(id: string, patch: OutboxPatch): void {
+    this.s.journal
+      .updateOutbox(id, patch)
+      .catch((err: unknown) =>
+        this.s.errors.report({ kind: FailureKind.Journal, text: `journal update failed for ${id}`, messageId: id, error: err }),
+      );
   }
 
   private refill(): void {
@@ -274,15 +289,13 @@ export class Publisher {
           time: Date.now(),
           ...(snap.context.lastError !== undefined ? { lastError: snap.context.lastError } : {}),
         });
-        s.journal
-          .updateOutbox(id, {
-            state: state as OutboxState,
-            attempts: snap.context.attempts,
-            snapshotOf: () => actor.getPersistedSnapshot(),
-          })
-          .catch((err: unknown) =>
-            s.errors.report({ kind: FailureKind.Journal, text: `journal update failed for ${id}`, messageId: id, error: err }),
-          );
+        const patch = { state: state as OutboxState, attempts: snap.context.attempts, snapshotOf: () => actor.getPersistedSnapshot() };
+        // A send is journaled only when its ACK is slow (see inFlight); every other state at once.
+        if (state === OutboxState.Sending || state === OutboxState.AwaitingAck) this.inFlight.note(id, patch);
+        else {
+          this.inFlight.forget(id);
+          this.record(id, patch);
+        }
       },
       complete: () => {
         const out = actor.getSnapshot().output;
@@ -369,6 +382,7 @@ export class Publisher {
     for (const [id, a] of this.active) {
       if (a === oldest) continue;
       this.opts.acks.unregister(id);
+      this.inFlight.forget(id);
       this.active.delete(id);
       a.actor.stop();
       this.s.metrics.inflight.dec();
@@ -392,6 +406,7 @@ export class Publisher {
     if (out.status === 'delivered') this.cwnd = Math.min(this.windowSize, this.cwnd + 1);
     else if (!out.deadlinePassed && out.status !== 'cancelled') this.closeWindow();
     this.opts.acks.unregister(id);
+    this.inFlight.forget(id);
     s.metrics.inflight.dec();
     try {
       const patch = {
