@@ -229,16 +229,16 @@ describe('attacks on frames', { timeout: 400_000 }, () => {
     });
     await rogue.flush();
     try {
-      // Two commands to ship1 in one file: sent in one turn, so in one frame.
+      // Three commands to ship1 in one file, sent in one turn: the first alone, the other two in one frame.
       const entry = (n: number) => ({
         toNode: ship1Name,
         method: 'CLICommand',
         data: ['bash', '-c', `sleep 2; echo real-frame-output-${n}`],
         methodTimeout: 30,
       });
-      await central.inmsg(`${JSON.stringify([entry(1), entry(2)])}\n`);
+      await central.inmsg(`${JSON.stringify([entry(1), entry(2), entry(3)])}\n`);
       const outputLog = central.dataFile(ship1Name, `${subject}.log`);
-      await waitFor(() => readOr(outputLog).includes('real-frame-output-1') && readOr(outputLog).includes('real-frame-output-2'), {
+      await waitFor(() => [1, 2, 3].every((n) => readOr(outputLog).includes(`real-frame-output-${n}`)), {
         timeoutMs: 90_000,
         message: "ship1's real output at central",
       });

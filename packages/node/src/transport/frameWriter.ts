@@ -1,11 +1,12 @@
 /**
  * The sending side of frames (see core frame.ts): a publisher hands each
- * send of a message to its writer, and the writer publishes, once per
- * event-loop turn, everything handed to it meanwhile. One message goes as
- * it always did: its own signed JSON, answered on its own ACK subject. Two
- * or more go as frames of messages, each with one signature and one ACK
- * subject (`<inbox>.frame.<first id>`), so the signature, the NATS message
- * and the socket write are paid per frame, not per message.
+ * send of a message to its writer. The first send of an event-loop turn goes
+ * at once, as it always did: its own signed JSON, answered on its own ACK
+ * subject, so a lone message waits for nothing. The ones handed over after
+ * it in the same turn go at the end of the turn: one alone as before, two or
+ * more as frames of messages, each with one signature and one ACK subject
+ * (`<inbox>.frame.<first id>`), so the signature, the NATS message and the
+ * socket write are paid per frame, not per message.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { MESSAGE_FRAME_TAG, type WireMessage } from '@steward/core';
@@ -51,10 +52,15 @@ export class FrameWriter {
       nc.publish(this.subject, this.single(message), { reply: this.acks.replySubject(id) });
       return;
     }
+    if (!this.scheduled) {
+      // The first of this turn goes at once (a lone message waits for nothing); those after it
+      // in the same turn go together at its end.
+      this.scheduled = true;
+      setImmediate(() => this.flush(nc));
+      nc.publish(this.subject, this.single(message), { reply: this.acks.replySubject(id) });
+      return;
+    }
     this.pending.push({ id, message });
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.flush(nc));
   }
 
   /** Drops what was handed over and not sent yet (the publisher stopped). */
