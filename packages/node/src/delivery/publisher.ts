@@ -31,6 +31,7 @@ import {
   type WireMessage,
 } from '@steward/core';
 import type { AckInbox } from '../transport/ackInbox.js';
+import { messageInChunks, tooBigForBroker, wholeReply } from '../execution/chunks.js';
 import { FailureKind } from '../node/errorKernel.js';
 import { CommandOutputLog } from './commandOutputLog.js';
 import { deadlineCounter, deadlinePassed, DeadlineTimer } from './deadline.js';
@@ -207,7 +208,10 @@ export class Publisher {
     // Large text fields travel compressed (see payloadEncoding.ts); small ones as they are.
     const sent = encodeMessageFields(follows ? { ...m, follows } : m);
     // Signed and stamped at every try (see NodeSecurity.payload), which only stamps and signs: its data may be the encoded form.
-    const body = this.opts.security ? this.opts.security.payload(sent as WireMessage) : new TextEncoder().encode(JSON.stringify(sent));
+    const encode = (w: unknown) => (this.opts.security ? this.opts.security.payload(w as WireMessage) : new TextEncoder().encode(JSON.stringify(w)));
+    let body = encode(sent);
+    // Too big even so: its data goes in journaled chunks first, and the message carries their reference (see chunks.ts).
+    if (tooBigForBroker(body.length, nc.info?.max_payload)) body = encode(await messageInChunks(s, follows ? { ...m, follows } : m, nc.info?.max_payload));
     nc.publish(rec.subject, body, this.wantsAck ? { reply: this.opts.acks.replySubject(id) } : undefined);
     // NACK kinds count as delivered once the broker has them.
     if (!this.wantsAck) await nc.flush();
@@ -377,6 +381,12 @@ export class Publisher {
     this.opts.acks.unregister(id);
     s.metrics.inflight.dec();
     try {
+      // An output too big for the ACK comes in chunks: recorded and told once whole (see chunks.ts).
+      if (out.reply?.outputChunks) {
+        const reply = await wholeReply(s, rec, out.reply);
+        if (!reply) return;
+        out = { ...out, reply };
+      }
       const patch = {
         state:
           out.status === 'delivered' ? OutboxState.Delivered : out.status === 'cancelled' ? OutboxState.Cancelled : OutboxState.Expired,

@@ -13,6 +13,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import {
   encodeAck,
   InboxState,
+  isChunkRef,
   isFailureStatus,
   kindIsCommand,
   kindWantsAck,
@@ -22,6 +23,7 @@ import {
   type AckReply,
   type ExecutionResult,
   type InboxRecord,
+  type WireAck,
   type WireMessage,
 } from '@steward/core';
 import { scheduled, type MethodHandler } from '../methods/index.js';
@@ -32,6 +34,7 @@ import { AppendHolds } from './appendHolds.js';
 import { ExecutionRunner, type Pending } from './executionRunner.js';
 import { receiverCancelsOf, type ExecutionCancel } from './receiverCancels.js';
 import { cancelledCounter } from '../delivery/withdrawals.js';
+import { ackInChunks, holdUntilChunks, tooBigForBroker, wholeOfMessage } from './chunks.js';
 import { fitOutput, followUpOf, followUpQueued } from './followUps.js';
 import { HeldMessages } from './heldMessages.js';
 import { parseInbound, verifyInbound } from './inboundMessage.js';
@@ -174,8 +177,10 @@ export class Subscriber {
     const parsed = parseSubject(msg.subject);
     if (!parsed) return;
     const kind = parsed.kind;
-    const inbound = parseInbound(msg, kind, parsed.method, this.s.config);
+    const inbound = parseInbound(msg, kind, parsed.method, this.s.config, wholeOfMessage(this.s));
     if (!inbound.ok) {
+      // Its chunks are still on the way (see chunks.ts): taken again, not answered, when one comes.
+      if (inbound.missing && holdUntilChunks(this.s, inbound.missing, () => this.handle(msg))) return;
       const { rawId, text } = inbound;
       this.s.errors.report({ kind: FailureKind.BadInput, text: `refused a message on ${msg.subject}: ${text}`, subject: msg.subject });
       if (msg.reply) this.respond(msg.reply, { id: rawId, node: this.s.config.node, status: ResultStatus.Rejected, error: text });
@@ -382,7 +387,7 @@ export class Subscriber {
       id: m.id,
       node: s.config.node,
       status: result.status,
-      output: fitOutput(result.output, this.nc?.info?.max_payload),
+      output: fitOutput(s, result.output),
     };
     if (result.error !== undefined) reply.error = result.error;
     if (result.exitCode !== undefined) reply.exitCode = result.exitCode;
@@ -424,13 +429,21 @@ export class Subscriber {
   }
 
   /** Sends an ACK (signed when the node signs). */
-  private respond(replyTo: string, reply: AckReply): void {
+  private respond(replyTo: string, reply: AckReply, wire: WireAck = encodeAck(reply)): void {
     try {
       // Signed, so the sender can tell this node's answer from one any broker client made up.
       // A large output travels compressed (see payloadEncoding.ts); the signature covers that wire form.
-      const wire = encodeAck(reply);
-      const body = this.opts.security ? this.opts.security.signAck(wire) : wire;
-      this.nc?.publish(replyTo, JSON.stringify(body));
+      const body = JSON.stringify(this.opts.security ? this.opts.security.signAck(wire) : wire);
+      const maxPayload = this.nc?.info?.max_payload;
+      // Too big even so: the output goes in journaled chunks first, and the ACK carries their reference (see chunks.ts).
+      if (reply.output !== undefined && !isChunkRef(wire.output) && tooBigForBroker(Buffer.byteLength(body), maxPayload)) {
+        ackInChunks(this.s, reply, maxPayload).then(
+          (chunked) => this.respond(replyTo, reply, chunked),
+          (err: unknown) => this.s.log.warn(`could not send ACK: ${(err as Error).message}`, { id: reply.id }),
+        );
+        return;
+      }
+      this.nc?.publish(replyTo, body);
     } catch (err) {
       this.s.log.warn(`could not send ACK: ${(err as Error).message}`, { id: reply.id });
     }
