@@ -149,3 +149,47 @@ describe('outputs above max_payload arrive whole, in chunks', { timeout: 900_000
     assert.ok(added === expected, `central took the ship's own output, not the forged chunk: ${added.slice(0, 200)}`);
   });
 });
+
+describe('a chunked output survives both nodes being killed', { timeout: 900_000 }, () => {
+  it('central and then the ship killed while the output is in chunks: after both restart it arrives whole, once', async () => {
+    const server = await startNatsServer();
+    const dir = await makeTempDir('steward-chunked-crash-');
+    const tag = randomUUID().slice(0, 6);
+    const centralName = `ckc${tag}`;
+    const shipName = `cks${tag}`;
+    const args = ['--centralNodeName', centralName, '--sayHelloInterval', '5'];
+    const central = await startNode({ name: centralName, folder: join(dir, centralName), brokerHostPort: server.hostPort, args });
+    const ship = await startNode({ name: shipName, folder: join(dir, shipName), brokerHostPort: server.hostPort, args });
+    const file = join(dir, 'crash.txt');
+    const started = join(dir, 'started');
+    const go = join(dir, 'go');
+    const expected = randomText(file, 3_000_000);
+    const command = `touch ${started}; while [ ! -e ${go} ]; do sleep 0.1; done; cat ${file}`;
+    const sent = await steward(
+      ['send', '--no-wait', '--retries', '-1', '--timeout', '5', '--toNode', shipName, '--', 'bash', '-c', command],
+      central.folder,
+    );
+    assert.equal(sent.code, 0, show(sent));
+    await waitFor(() => existsSync(started), { timeoutMs: 120_000, message: 'the command runs on the ship' });
+    await central.kill9();
+    writeFileSync(go, '');
+    // The ship journals the result and the chunks of its output (to the dead central), then dies too.
+    await waitFor(() => /output of 3000000 bytes goes to \S+ in \d+ chunk/.test(ship.log()), {
+      timeoutMs: 120_000,
+      message: () => `the ship journals the output's chunks; ship log:\n${ship.log().slice(-2000)}`,
+    });
+    await ship.kill9();
+    await ship.restart();
+    await central.restart();
+    const log = central.dataFile(shipName, `${shipName}.CommandACK.CLICommand.log`);
+    await waitFor(() => existsSync(log) && readFileSync(log).length >= expected.length, {
+      timeoutMs: 300_000,
+      message: () => `the output reaches central; central log:\n${central.log().slice(-3000)}`,
+    });
+    assert.ok(readFileSync(log, 'utf8') === expected, 'central has the output byte for byte, once');
+    const status = await steward(['status', sent.stdout.trim().split(/\s+/).find((w) => /^[0-9a-f]{8}-/.test(w)) ?? ''], central.folder);
+    assert.match(status.stdout, /delivered/, show(status));
+    await Promise.all([central.stop(), ship.stop()]);
+    await server.stop();
+  });
+});

@@ -146,6 +146,7 @@ export async function messageInChunks(s: NodeServices, m: WireMessage, maxPayloa
   });
   await queueMessages(s, chunks, 'chunk');
   chunkCounter(s.metrics).inc({ event: 'sent' });
+  s.log.info(`data of ${whole.ref.bytes} bytes goes to ${m.toNode} in ${whole.ref.count} chunk(s)`, { id: m.id });
   const out = { ...m, data: whole.ref } as unknown as WireMessage;
   delete out.previousOutput;
   return out;
@@ -170,6 +171,7 @@ export async function ackInChunks(s: NodeServices, reply: AckReply, maxPayload: 
   });
   await queueMessages(s, chunks, 'chunk');
   chunkCounter(s.metrics).inc({ event: 'sent' });
+  s.log.info(`output of ${whole.ref.bytes} bytes goes to ${request.fromNode} in ${whole.ref.count} chunk(s)`, { id: reply.id });
   const { output: _output, ...rest } = reply;
   return { ...rest, output: whole.ref };
 }
