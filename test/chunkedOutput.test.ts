@@ -187,7 +187,16 @@ describe('a chunked output survives both nodes being killed', { timeout: 900_000
       message: () => `the output reaches central; central log:\n${central.log().slice(-3000)}`,
     });
     assert.ok(readFileSync(log, 'utf8') === expected, 'central has the output byte for byte, once');
-    const status = await steward(['status', sent.stdout.trim().split(/\s+/).find((w) => /^[0-9a-f]{8}-/.test(w)) ?? ''], central.folder);
+    const status = await steward(
+      [
+        'status',
+        sent.stdout
+          .trim()
+          .split(/\s+/)
+          .find((w) => /^[0-9a-f]{8}-/.test(w)) ?? '',
+      ],
+      central.folder,
+    );
     assert.match(status.stdout, /delivered/, show(status));
     await Promise.all([central.stop(), ship.stop()]);
     await server.stop();

@@ -123,7 +123,8 @@ export function parseChunkHeader(data: readonly string[], maxBytes = Number.MAX_
   }
   const ref = parseChunkRef(o, 'data[0]', maxBytes);
   const problems = [];
-  if (typeof o.of !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(o.of)) problems.push({ field: 'data[0].of', reason: 'must be a message id' });
+  if (typeof o.of !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(o.of))
+    problems.push({ field: 'data[0].of', reason: 'must be a message id' });
   if (o.field !== 'data' && o.field !== 'output') problems.push({ field: 'data[0].field', reason: 'must be "data" or "output"' });
   if (!Number.isSafeInteger(o.index) || o.index! < 0 || o.index! >= ref.count)
     problems.push({ field: 'data[0].index', reason: `must be 0 to ${ref.count - 1}` });

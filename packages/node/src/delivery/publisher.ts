@@ -208,10 +208,12 @@ export class Publisher {
     // Large text fields travel compressed (see payloadEncoding.ts); small ones as they are.
     const sent = encodeMessageFields(follows ? { ...m, follows } : m);
     // Signed and stamped at every try (see NodeSecurity.payload), which only stamps and signs: its data may be the encoded form.
-    const encode = (w: unknown) => (this.opts.security ? this.opts.security.payload(w as WireMessage) : new TextEncoder().encode(JSON.stringify(w)));
+    const encode = (w: unknown) =>
+      this.opts.security ? this.opts.security.payload(w as WireMessage) : new TextEncoder().encode(JSON.stringify(w));
     let body = encode(sent);
     // Too big even so: its data goes in journaled chunks first, and the message carries their reference (see chunks.ts).
-    if (tooBigForBroker(body.length, nc.info?.max_payload)) body = encode(await messageInChunks(s, follows ? { ...m, follows } : m, nc.info?.max_payload));
+    if (tooBigForBroker(body.length, nc.info?.max_payload))
+      body = encode(await messageInChunks(s, follows ? { ...m, follows } : m, nc.info?.max_payload));
     nc.publish(rec.subject, body, this.wantsAck ? { reply: this.opts.acks.replySubject(id) } : undefined);
     // NACK kinds count as delivered once the broker has them.
     if (!this.wantsAck) await nc.flush();

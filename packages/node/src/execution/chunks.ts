@@ -125,7 +125,11 @@ function chunkSubmissions(
     const message: WireMessage = { ...s.toWire(spec) };
     // Names the request the whole answers, if any: the receiver then takes it as part of that answer (see chunkGuard.ts).
     if (toward.previousMessageId !== undefined) message.previousMessageId = toward.previousMessageId;
-    return { message, subject: subjectOf(spec), sourceKey: `chunk:${of}:${field}:${whole.ref.sha256.slice(0, 16)}:${whole.ref.count}:${i}` };
+    return {
+      message,
+      subject: subjectOf(spec),
+      sourceKey: `chunk:${of}:${field}:${whole.ref.sha256.slice(0, 16)}:${whole.ref.count}:${i}`,
+    };
   });
 }
 
@@ -139,7 +143,12 @@ export async function messageInChunks(s: NodeServices, m: WireMessage, maxPayloa
   const inner: { data: string[]; previousOutput?: string } = { data: m.data };
   if (m.previousOutput !== undefined) inner.previousOutput = m.previousOutput;
   const whole = split(m.id, JSON.stringify(inner), sliceBytesFor(maxPayload));
-  const toward = { toNode: m.toNode, timeout: m.timeout, retries: m.retries, ...(m.retryWait !== undefined ? { retryWait: m.retryWait } : {}) };
+  const toward = {
+    toNode: m.toNode,
+    timeout: m.timeout,
+    retries: m.retries,
+    ...(m.retryWait !== undefined ? { retryWait: m.retryWait } : {}),
+  };
   const chunks = chunkSubmissions(s, whole, m.id, 'data', {
     ...toward,
     ...(m.previousMessageId !== undefined ? { previousMessageId: m.previousMessageId } : {}),
@@ -185,7 +194,9 @@ export async function ackInChunks(s: NodeServices, reply: AckReply, maxPayload: 
  */
 export function wholeFromInbox(s: NodeServices, of: string, from: string, ref: ChunkRef, field: ChunkHeader['field']): string | undefined {
   if (ref.bytes > s.config.maxChunkedBytes)
-    throw new ValidationError([{ field, reason: `is ${ref.bytes} bytes in chunks, more than --maxChunkedBytes ${s.config.maxChunkedBytes}` }]);
+    throw new ValidationError([
+      { field, reason: `is ${ref.bytes} bytes in chunks, more than --maxChunkedBytes ${s.config.maxChunkedBytes}` },
+    ]);
   // Counted first: each chunk that arrives asks again, and reading them all each time would cost n² reads.
   if (s.journal.countInboxAnswering(chunkKey(of)) < ref.count) return undefined;
   const slices: (string | undefined)[] = new Array<string | undefined>(ref.count);
@@ -199,7 +210,8 @@ export function wholeFromInbox(s: NodeServices, of: string, from: string, ref: C
     } catch {
       continue;
     }
-    if (h.field !== field || h.sha256 !== ref.sha256 || h.count !== ref.count || h.gzip !== ref.gzip || slices[h.index] !== undefined) continue;
+    if (h.field !== field || h.sha256 !== ref.sha256 || h.count !== ref.count || h.gzip !== ref.gzip || slices[h.index] !== undefined)
+      continue;
     slices[h.index] = rec.message.data[1];
     have++;
   }

@@ -30,8 +30,7 @@ export const maxPayloadBytes = 8 * 1024 * 1024;
  * its chunked `data` still waits for chunks (see chunks.ts).
  */
 export type Inbound =
-  | { ok: true; m: WireMessage; raw: Record<string, unknown> }
-  | { ok: false; rawId: string; text: string; missing?: ChunksMissing };
+  { ok: true; m: WireMessage; raw: Record<string, unknown> } | { ok: false; rawId: string; text: string; missing?: ChunksMissing };
 
 /**
  * Parses `msg`, which arrived on a subject of kind `kind` and method `method`
