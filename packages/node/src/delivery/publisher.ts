@@ -212,7 +212,7 @@ export class Publisher {
       this.opts.security ? this.opts.security.payload(w as WireMessage) : new TextEncoder().encode(JSON.stringify(w));
     let body = encode(sent);
     // Too big even so: its data goes in journaled chunks first, and the message carries their reference (see chunks.ts).
-    if (tooBigForBroker(body.length, nc.info?.max_payload))
+    if (tooBigForBroker(body, nc.info?.max_payload))
       body = encode(await messageInChunks(s, follows ? { ...m, follows } : m, nc.info?.max_payload));
     nc.publish(rec.subject, body, this.wantsAck ? { reply: this.opts.acks.replySubject(id) } : undefined);
     // NACK kinds count as delivered once the broker has them.

@@ -61,9 +61,15 @@ const maxHeld = 1000;
 /** How long a held message waits for its chunks before it is dropped (its sender resends it). */
 const holdMs = 120_000;
 
-/** Whether a payload of `bytes` passes the broker's `maxPayload` (as the server says; 1 MiB when unknown). */
-export function tooBigForBroker(bytes: number, maxPayload: number | undefined): boolean {
-  return bytes > (maxPayload ?? defaultMaxPayload) - 1024;
+/**
+ * Whether `payload` (bytes, or text sent as UTF-8) passes the broker's
+ * `maxPayload` (as the server says; 1 MiB when unknown). Text is measured
+ * only when it may pass: at most three bytes per UTF-16 unit.
+ */
+export function tooBigForBroker(payload: Uint8Array | string, maxPayload: number | undefined): boolean {
+  const limit = (maxPayload ?? defaultMaxPayload) - 1024;
+  if (typeof payload !== 'string') return payload.length > limit;
+  return payload.length * 3 > limit && Buffer.byteLength(payload) > limit;
 }
 
 /** Raw bytes per chunk for a broker of `maxPayload`: their base64 and the message around it fit. */

@@ -436,7 +436,7 @@ export class Subscriber {
       const body = JSON.stringify(this.opts.security ? this.opts.security.signAck(wire) : wire);
       const maxPayload = this.nc?.info?.max_payload;
       // Too big even so: the output goes in journaled chunks first, and the ACK carries their reference (see chunks.ts).
-      if (reply.output !== undefined && !isChunkRef(wire.output) && tooBigForBroker(Buffer.byteLength(body), maxPayload)) {
+      if (reply.output !== undefined && !isChunkRef(wire.output) && tooBigForBroker(body, maxPayload)) {
         ackInChunks(this.s, reply, maxPayload).then(
           (chunked) => this.respond(replyTo, reply, chunked),
           (err: unknown) => this.s.log.warn(`could not send ACK: ${(err as Error).message}`, { id: reply.id }),
