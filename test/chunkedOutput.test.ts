@@ -120,6 +120,23 @@ describe('outputs above max_payload arrive whole, in chunks', { timeout: 900_000
     assert.equal(r.code, 0, show(r));
     assert.equal(r.stdout.length, expected.length, show(r));
     assert.ok(r.stdout === expected, 'the reply is the output byte for byte');
+    // CLICommandReply appends the output to its file at central: whole, once.
+    const file2 = central.dataFile(shipName, `${centralName}.EventACK.CLICommandReply.log`);
+    assert.ok(readFileSync(file2, 'utf8') === expected, 'the reply file at central is byte-identical');
+  });
+
+  it('a 3 MB incompressible TextLogging (central to ship) is written byte-identical', async () => {
+    const expected = randomText(join(dir, 'log.txt'), 3_000_000);
+    const messages = join(dir, 'textlogging.json');
+    writeFileSync(messages, JSON.stringify([{ toNode: shipName, method: 'TextLogging', data: [expected] }]));
+    const r = await steward(['send', '--file', messages], central.folder, 300_000);
+    assert.equal(r.code, 0, show(r));
+    const file = ship.dataFile(centralName, `${shipName}.EventACK.TextLogging.log`);
+    await waitFor(() => existsSync(file) && readFileSync(file).length >= expected.length, {
+      timeoutMs: 120_000,
+      message: 'the text reaches the ship',
+    });
+    assert.ok(readFileSync(file, 'utf8') === expected, 'the file on the ship is byte-identical');
   });
 
   it('ATTACK: chunks another approved node makes up for the same whole are never read', async () => {
