@@ -4,13 +4,17 @@
  * output travels as journaled, SHA-256 checked `Chunk` messages plus a
  * reference (see packages/node/src/execution/chunks.ts), and arrives byte
  * for byte in the ACK (`steward send` of a CLICommand) and in a reply
- * message (CLICommandRequest). Attack: chunks another approved node makes up
- * for the same whole are never read.
+ * message (CLICommandRequest), and a 3 MB TextLogging is written whole, with
+ * signature and ACL checks on (the ship's chunks need no ACL rule: they
+ * answer central's request). A crash test kills both nodes while an output
+ * is in chunks. Attack: chunks another approved node makes up for the same
+ * whole are never read.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -51,8 +55,10 @@ describe('outputs above max_payload arrive whole, in chunks', { timeout: 900_000
   const centralName = `chc${tag}`;
   const shipName = `chs${tag}`;
   const otherName = `cho${tag}`;
-  // ACL off: the attacker's chunks must reach central's inbox for the attack test to mean anything.
-  const common = ['--centralNodeName', centralName, '--enableSignatureCheck', '--enableAclCheck', 'false', '--sayHelloInterval', '1'];
+  // Signatures and ACL on. The ship has no ACL rule to central: its chunks pass as part of the answer to
+  // central's request. The other node may send central chunks of its own (as for a large TextLogging), so
+  // its made-up chunks reach central's inbox and the attack test means something.
+  const common = ['--centralNodeName', centralName, '--enableSignatureCheck', '--enableAclCheck', '--sayHelloInterval', '1'];
   let server: NatsServerHandle;
   let central: NodeHandle;
   let ship: NodeHandle;
@@ -79,6 +85,13 @@ describe('outputs above max_payload arrive whole, in chunks', { timeout: 900_000
   before(async () => {
     server = await startNatsServer();
     dir = await makeTempDir('steward-chunked-output-');
+    await mkdir(join(dir, centralName, 'state'), { recursive: true });
+    const rules = [
+      { to: '*', from: centralName, method: '*' },
+      { to: centralName, from: otherName, method: 'Chunk' },
+    ];
+    writeFileSync(join(dir, 'acl.json'), JSON.stringify({ rules }));
+    execFileSync(process.execPath, [stewardBin, 'acl', 'set', join(dir, 'acl.json'), '--nodeFolder', join(dir, centralName)]);
     const args = [...common, '--keysPushInterval', '1'];
     central = await startNode({ name: centralName, folder: join(dir, centralName), brokerHostPort: server.hostPort, args });
     ship = await startNode({ name: shipName, folder: join(dir, shipName), brokerHostPort: server.hostPort, args });

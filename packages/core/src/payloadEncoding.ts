@@ -16,6 +16,9 @@
  *
  * Node's zlib has gzip and brotli; zstd only from Node 22.15/23.8, so gzip is
  * the one every supported runtime reads.
+ *
+ * A payload still too big for one broker message once compressed travels in
+ * chunks instead (chunkedPayload.ts): the same place, another encoding.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { isChunkRef, parseChunkRef, type ChunkRef } from './chunkedPayload.js';
@@ -123,7 +126,8 @@ export function decodeMessageFields(raw: unknown, maxBytes = MAX_DECODED_BYTES, 
   let inner: unknown;
   try {
     if (isChunkRef(o.data)) {
-      const ref = parseChunkRef(o.data, 'data', maxBytes);
+      // The whole's bound is the receiver's own (--maxChunkedBytes), checked by `chunks`.
+      const ref = parseChunkRef(o.data, 'data', Number.MAX_SAFE_INTEGER);
       if (!chunks) throw new ValidationError([{ field: 'data', reason: 'is chunked, which is not taken here' }]);
       inner = JSON.parse(chunks(ref));
     } else inner = JSON.parse(decodeValue(o.data, 'data', maxBytes));
