@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { chunkData, splitText, type OutboxRecord, type SplitText, type WireMessage } from '@steward/core';
-import { chunkArrived, chunkKey, wholeFromInbox, wholeReply } from '../src/execution/chunks.js';
+import type { Msg } from '@nats-io/transport-node';
+import { chunkArrived, chunkKey, holdUntilChunks, wholeFromInbox, wholeOfMessage, wholeReply } from '../src/execution/chunks.js';
+import { parseInbound } from '../src/execution/inboundMessage.js';
 import { chunkVerdict } from '../src/security/chunkGuard.js';
 import { servicesKit, type ServicesKit } from './servicesKit.js';
 
@@ -112,5 +114,46 @@ describe('chunks on a node (real services)', () => {
     }
     await waiting;
     assert.equal(told, text);
+  });
+
+  it('a received message with a chunked data parses whole once the chunks of its sender are here, and waits until then', async () => {
+    const id = randomUUID();
+    const data = [randomBytes(2000).toString('hex')];
+    const whole = splitText(JSON.stringify({ data }), 1000);
+    const wire = {
+      id,
+      fromNode: 'ship1',
+      toNode: 'central',
+      method: 'TextLogging',
+      commandOrEvent: 'EventACK',
+      data: whole.ref,
+      createdAt: Date.now(),
+      timeout: 10,
+      retries: 1,
+      methodTimeout: 10,
+    };
+    const msg = { subject: 'central.EventACK.TextLogging', data: new TextEncoder().encode(JSON.stringify(wire)) } as unknown as Msg;
+    const parse = () => parseInbound(msg, 'EventACK', 'TextLogging', kit.s.config, wholeOfMessage(kit.s));
+    const chunk = (from: string, i: number): WireMessage => {
+      const header = chunkData(whole, id, 'data', i);
+      return { ...chunkMessage(from, whole, id, i), data: header };
+    };
+    const waiting = parse();
+    assert.ok(!waiting.ok && waiting.missing?.of === id, JSON.stringify(waiting));
+    // Held: taken again (once) when a chunk comes.
+    let retries = 0;
+    holdUntilChunks(kit.s, waiting.missing, () => retries++);
+    for (let i = 0; i < whole.ref.count; i++) await store(chunk('ship2', i), id);
+    chunkArrived(kit.s, id);
+    chunkArrived(kit.s, id);
+    assert.equal(retries, 1);
+    assert.ok(!parse().ok, "another node's chunks do not complete it");
+    for (let i = 0; i < whole.ref.count; i++) await store(chunk('ship1', i), id);
+    const done = parse();
+    assert.ok(done.ok, JSON.stringify(done));
+    assert.deepEqual(done.m.data, data);
+    // Without a resolver (an older caller), a chunked data is refused, naming the field.
+    const refused = parseInbound(msg, 'EventACK', 'TextLogging', kit.s.config);
+    assert.ok(!refused.ok && /data.*is chunked/.test(refused.text), JSON.stringify(refused));
   });
 });

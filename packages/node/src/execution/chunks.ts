@@ -287,14 +287,19 @@ export function chunkArrived(s: NodeServices, of: string): void {
 }
 
 /**
- * Holds a received message whose chunks are still to come: `retry` is
- * called (once) when one of them arrives, to take the message again. False
- * when too many are held already; the sender's resend brings it back then,
- * as it does after {@link holdMs}.
+ * Holds a received message whose chunks are still to come, unanswered:
+ * `retry` is called (once) when one of them arrives, to take the message
+ * again. When too many are held already it is dropped instead, unanswered
+ * too: the sender's resend brings it back, as it does after {@link holdMs}.
  */
-export function holdUntilChunks(s: NodeServices, missing: ChunksMissing, retry: () => void): boolean {
+export function holdUntilChunks(s: NodeServices, missing: ChunksMissing, retry: () => void): void {
   const w = waiters(s);
-  if (w.held >= maxHeld || missing.of === '') return false;
+  if (w.held >= maxHeld || missing.of === '') {
+    s.log.warn(`dropped a message waiting for its ${missing.ref.count} chunk(s): ${maxHeld} wait already; its sender resends it`, {
+      id: missing.of,
+    });
+    return;
+  }
   w.held++;
   let done = false;
   const end = () => {
@@ -311,7 +316,6 @@ export function holdUntilChunks(s: NodeServices, missing: ChunksMissing, retry: 
   const timer = setTimeout(end, holdMs);
   timer.unref();
   s.log.info(`holding a message until its ${missing.ref.count} chunk(s) are here`, { id: missing.of });
-  return true;
 }
 
 /**

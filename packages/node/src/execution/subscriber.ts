@@ -179,8 +179,8 @@ export class Subscriber {
     const kind = parsed.kind;
     const inbound = parseInbound(msg, kind, parsed.method, this.s.config, wholeOfMessage(this.s));
     if (!inbound.ok) {
-      // Its chunks are still on the way (see chunks.ts): taken again, not answered, when one comes.
-      if (inbound.missing && holdUntilChunks(this.s, inbound.missing, () => this.handle(msg))) return;
+      // Its chunks are still on the way (see chunks.ts): not answered; taken again when one comes, or when resent.
+      if (inbound.missing) return holdUntilChunks(this.s, inbound.missing, () => this.handle(msg));
       const { rawId, text } = inbound;
       this.s.errors.report({ kind: FailureKind.BadInput, text: `refused a message on ${msg.subject}: ${text}`, subject: msg.subject });
       if (msg.reply) this.respond(msg.reply, { id: rawId, node: this.s.config.node, status: ResultStatus.Rejected, error: text });
