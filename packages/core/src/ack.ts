@@ -5,6 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { ValidationError } from './errors.js';
+import { isChunkRef, parseChunkRef, type ChunkRef } from './chunkedPayload.js';
 import { decodeValue, encodeText, shouldCompress, type EncodedValue } from './payloadEncoding.js';
 import { SIGNATURE_FIELD, signMessage, verifyMessage } from './signing.js';
 
@@ -47,6 +48,12 @@ export interface AckReply {
   exitCode?: number | null;
   /** True when this answers a resend of a message that had already been handled. */
   duplicate?: boolean;
+  /**
+   * The output comes in `Chunk` messages (see chunkedPayload.ts): set on a
+   * received ACK whose output was too big for one broker message, until the
+   * sender has the whole. Never stored with `output`.
+   */
+  outputChunks?: ChunkRef;
 }
 
 /** Whether the status means the work is done for good, successfully or not. */
@@ -72,8 +79,17 @@ export function parseAckReply(raw: unknown): AckReply {
   if (typeof o.node !== 'string') problems.push({ field: 'node', reason: 'must be a string' });
   if (typeof o.status !== 'string' || !statuses.has(o.status)) problems.push({ field: 'status', reason: 'is not a known status' });
   let output = o.output;
-  // A large output travels compressed (see payloadEncoding.ts); a bad encoding is a malformed ACK.
-  if (typeof output === 'object' && output !== null) {
+  let outputChunks: ChunkRef | undefined;
+  // A large output travels compressed (see payloadEncoding.ts), or in chunks (chunkedPayload.ts); a bad encoding is a malformed ACK.
+  if (isChunkRef(output)) {
+    try {
+      outputChunks = parseChunkRef(output, 'output', Number.MAX_SAFE_INTEGER);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      problems.push(...err.problems);
+    }
+    output = undefined;
+  } else if (typeof output === 'object' && output !== null) {
     try {
       output = decodeValue(output, 'output');
     } catch (err) {
@@ -89,11 +105,12 @@ export function parseAckReply(raw: unknown): AckReply {
   if (typeof o.error === 'string') reply.error = o.error;
   if (typeof o.exitCode === 'number' || o.exitCode === null) reply.exitCode = o.exitCode;
   if (o.duplicate === true) reply.duplicate = true;
+  if (outputChunks) reply.outputChunks = outputChunks;
   return reply;
 }
 
 /** An ACK body as it travels: its output compressed when large (see payloadEncoding.ts). */
-export type WireAck = Omit<AckReply, 'output'> & { output?: string | EncodedValue };
+export type WireAck = Omit<AckReply, 'output' | 'outputChunks'> & { output?: string | EncodedValue | ChunkRef };
 
 /** The wire form of `reply`: `reply` itself when its output is small. */
 export function encodeAck(reply: AckReply): WireAck {

@@ -68,6 +68,19 @@ export {
   type EncodedValue,
 } from './payloadEncoding.js';
 export {
+  CHUNKS,
+  ChunksMissing,
+  splitText,
+  isChunkRef,
+  parseChunkRef,
+  chunkData,
+  parseChunkHeader,
+  joinChunks,
+  type ChunkRef,
+  type ChunkHeader,
+  type SplitText,
+} from './chunkedPayload.js';
+export {
   Journal,
   journalSchemaVersion,
   OutboxState,

@@ -526,6 +526,19 @@ export class Journal {
   }
 
   /**
+   * Every inbox message stored with `answers` = `key`, in arrival order (the
+   * chunks of one whole are stored under one key: see chunkedPayload.ts).
+   */
+  inboxAnswering(key: string): InboxRecord[] {
+    return (this.prepared(`SELECT * FROM inbox WHERE answers = ? ORDER BY seq`).all(key) as InboxRow[]).map(toInboxRecord);
+  }
+
+  /** How many inbox messages are stored with `answers` = `key` (cheap: the index alone). */
+  countInboxAnswering(key: string): number {
+    return (this.prepared(`SELECT COUNT(*) AS n FROM inbox WHERE answers = ?`).get(key) as { n: number }).n;
+  }
+
+  /**
    * Recent outbox messages, newest first. `toNode` is a name or an SQLite GLOB
    * pattern (`*`, `?`, `[...]`), `states` a list of delivery states (`open`
    * for every unfinished one); `excludeMethods` leaves out noise such as SayHello.

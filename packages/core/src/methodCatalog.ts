@@ -89,6 +89,14 @@ export interface MethodInfo {
    * of the signature being checked against an approved key. @defaultValue false
    */
   readonly offersKey?: boolean;
+  /**
+   * A piece of a field too big for one broker message (see
+   * chunkedPayload.ts): the receiver stores it under the whole it belongs
+   * to, never chunks it again, and takes it without an ACL rule when it
+   * names a request of the receiver's that went to its sender (like a
+   * reply). @defaultValue false
+   */
+  readonly chunk?: boolean;
   /** As a message's `replyMethod`, it means "send no reply". @defaultValue false */
   readonly meansNoReply?: boolean;
   /** What it does, one line of markdown, for the manual's method table. */
@@ -342,6 +350,17 @@ const rows = [
     data: DataShape.Text,
     dataDoc: '(sent by nodes)',
     summary: 'One chunk (or the final check) of a copy started by `REQCopySrc`.',
+  },
+  {
+    name: 'Chunk',
+    chunk: true,
+    defaultKind: 'EventACK',
+    ordered: false,
+    data: DataShape.Text,
+    args: { min: 2, usage: '[header, base64 slice] (sent by nodes)' },
+    dataDoc: '`[header, slice]` (sent by nodes)',
+    summary:
+      'One SHA-256 checked piece of a field too big for one broker message (an output, a reply); the receiver takes the whole once every piece is here.',
   },
   {
     name: 'Cancel',

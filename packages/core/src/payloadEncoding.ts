@@ -16,8 +16,12 @@
  *
  * Node's zlib has gzip and brotli; zstd only from Node 22.15/23.8, so gzip is
  * the one every supported runtime reads.
+ *
+ * A payload still too big for one broker message once compressed travels in
+ * chunks instead (chunkedPayload.ts): the same place, another encoding.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { isChunkRef, parseChunkRef, type ChunkRef } from './chunkedPayload.js';
 import { ValidationError } from './errors.js';
 
 /** The only encoding defined: gzip, then base64 (the envelope is JSON text). */
@@ -107,10 +111,13 @@ export function encodeMessageFields<T extends { data: string[]; previousOutput?:
 /**
  * A received message object with an encoded `data` inflated back to its
  * `data` and `previousOutput`; `raw` itself when it is not encoded.
+ * `chunks` gives the whole of a chunked `data` (see chunkedPayload.ts): it
+ * throws `ChunksMissing` while chunks are still to come; without it a
+ * chunked `data` is refused.
  *
  * @throws {@link ValidationError} when the encoding is bad or inflates too far.
  */
-export function decodeMessageFields(raw: unknown, maxBytes = MAX_DECODED_BYTES): unknown {
+export function decodeMessageFields(raw: unknown, maxBytes = MAX_DECODED_BYTES, chunks?: (ref: ChunkRef) => string): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
   const o = raw as Record<string, unknown>;
   if (typeof o.data !== 'object' || o.data === null || Array.isArray(o.data)) return raw;
@@ -118,9 +125,14 @@ export function decodeMessageFields(raw: unknown, maxBytes = MAX_DECODED_BYTES):
     throw new ValidationError([{ field: 'previousOutput', reason: 'must not be set beside an encoded data (it travels inside it)' }]);
   let inner: unknown;
   try {
-    inner = JSON.parse(decodeValue(o.data, 'data', maxBytes));
+    if (isChunkRef(o.data)) {
+      // The whole's bound is the receiver's own (--maxChunkedBytes), checked by `chunks`.
+      const ref = parseChunkRef(o.data, 'data', Number.MAX_SAFE_INTEGER);
+      if (!chunks) throw new ValidationError([{ field: 'data', reason: 'is chunked, which is not taken here' }]);
+      inner = JSON.parse(chunks(ref));
+    } else inner = JSON.parse(decodeValue(o.data, 'data', maxBytes));
   } catch (err) {
-    if (err instanceof ValidationError) throw err;
+    if (!(err instanceof SyntaxError)) throw err;
     throw new ValidationError([{ field: 'data', reason: `encoded value is not JSON: ${(err as Error).message}` }]);
   }
   if (typeof inner !== 'object' || inner === null || Array.isArray(inner))

@@ -90,34 +90,35 @@ describe('followUpOf (real services)', () => {
   });
 });
 
-describe('fitOutput', () => {
-  it('keeps output that fits', () => {
-    assert.equal(fitOutput('hello\n', undefined), 'hello\n');
+describe('fitOutput (real services, --maxChunkedBytes 64 KiB)', () => {
+  const limit = 64 * 1024;
+  let kit: ServicesKit;
+  before(async () => (kit = await servicesKit('ship1', (c) => (c.maxChunkedBytes = limit))));
+  after(async () => kit?.close());
+
+  it('keeps output up to the limit whole, whatever the broker takes (larger goes in chunks)', () => {
+    assert.equal(fitOutput(kit.s, 'hello\n'), 'hello\n');
+    const output = randomBytes((limit * 3) / 4).toString('base64');
+    assert.equal(Buffer.byteLength(output), limit);
+    assert.equal(fitOutput(kit.s, output), output);
   });
 
-  it('cuts output that does not fit even compressed, keeping its end and saying so', () => {
-    const maxPayload = 256 * 1024;
-    const limit = maxPayload - 64 * 1024;
+  it('cuts output past the limit, keeping its end and naming the limit', () => {
     const output = randomBytes(400 * 1024).toString('base64');
-    const cut = fitOutput(output, maxPayload);
+    const cut = fitOutput(kit.s, output);
     const [head, ...rest] = cut.split('\n');
     const tail = rest.join('\n');
     assert.equal(
       head,
-      `[steward: output was ${Buffer.byteLength(output)} bytes; only its last ${limit} bytes are kept, to fit the broker's max_payload of ${maxPayload}]`,
+      `[steward: output was ${Buffer.byteLength(output)} bytes; only its last ${limit} bytes are kept (--maxChunkedBytes ${limit})]`,
     );
     assert.equal(Buffer.byteLength(tail), limit);
     assert.ok(output.endsWith(tail));
   });
 
-  it('keeps whole output that fits once compressed', () => {
-    const output = 'the same line again\n'.repeat(100_000);
-    assert.equal(fitOutput(output, 256 * 1024), output);
-  });
-
-  it('keeps at least 1 KiB whatever the broker says', () => {
-    const output = randomBytes(4096).toString('base64');
-    const cut = fitOutput(output, 10);
-    assert.equal(Buffer.byteLength(cut.slice(cut.indexOf('\n') + 1)), 1024);
+  it('measures the limit in UTF-8 bytes', () => {
+    const output = 'é'.repeat(limit);
+    const cut = fitOutput(kit.s, output);
+    assert.match(cut, new RegExp(`^\\[steward: output was ${2 * limit} bytes`));
   });
 });

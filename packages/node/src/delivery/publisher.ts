@@ -34,6 +34,7 @@ import {
 import type { AckInbox } from '../transport/ackInbox.js';
 import { FrameWriter } from '../transport/frameWriter.js';
 import { InFlightRecords } from './inFlightRecords.js';
+import { messageInChunks, tooBigForBroker, wholeReply } from '../execution/chunks.js';
 import { FailureKind } from '../node/errorKernel.js';
 import { CommandOutputLog } from './commandOutputLog.js';
 import { deadlineCounter, deadlinePassed, DeadlineTimer } from './deadline.js';
@@ -234,12 +235,16 @@ export class Publisher {
     const follows = this.ordered && this.windowSize > 1 ? this.predecessorOf(rec.seq) : undefined;
     // Large text fields travel compressed (see payloadEncoding.ts); small ones as they are.
     const sent = encodeMessageFields(follows ? { ...m, follows } : m);
+    let wire = sent as WireMessage;
+    // Too big even so: its data goes in journaled chunks first, and the message carries their reference (see chunks.ts).
+    if (mayBeTooBig(wire, nc.info?.max_payload) && tooBigForBroker(JSON.stringify(wire), nc.info?.max_payload))
+      wire = await messageInChunks(s, follows ? { ...m, follows } : m, nc.info?.max_payload);
     if (this.wantsAck) {
       // Signed and stamped at every try (see NodeSecurity.payload), alone or in a frame: its data may be the encoded form.
-      this.writer.send(nc, id, sent as WireMessage);
+      this.writer.send(nc, id, wire);
       return;
     }
-    const body = this.opts.security ? this.opts.security.payload(sent as WireMessage) : new TextEncoder().encode(JSON.stringify(sent));
+    const body = this.opts.security ? this.opts.security.payload(wire) : new TextEncoder().encode(JSON.stringify(wire));
     nc.publish(rec.subject, body);
     // NACK kinds count as delivered once the broker has them.
     await nc.flush();
@@ -409,6 +414,12 @@ export class Publisher {
     this.inFlight.forget(id);
     s.metrics.inflight.dec();
     try {
+      // An output too big for the ACK comes in chunks: recorded and told once whole (see chunks.ts).
+      if (out.reply?.outputChunks) {
+        const reply = await wholeReply(s, rec, out.reply);
+        if (!reply) return;
+        out = { ...out, reply };
+      }
       const patch = {
         state:
           out.status === 'delivered' ? OutboxState.Delivered : out.status === 'cancelled' ? OutboxState.Cancelled : OutboxState.Expired,
@@ -510,6 +521,19 @@ export class Publisher {
       }
     }
   }
+}
+
+/**
+ * Whether `m` may not fit the broker's max_payload, judged from the length
+ * of its text (at most 3 bytes of UTF-8 per character, 64 KiB for the other
+ * fields): only then is its JSON measured (see tooBigForBroker).
+ */
+function mayBeTooBig(m: WireMessage, maxPayload: number | undefined): boolean {
+  const d = m.data as unknown;
+  let chars = m.previousOutput?.length ?? 0;
+  if (Array.isArray(d)) for (const x of d) chars += typeof x === 'string' ? x.length : 0;
+  else chars += JSON.stringify(d).length;
+  return chars * 3 + 64 * 1024 > (maxPayload ?? 1024 * 1024);
 }
 
 function topState(value: unknown): string {

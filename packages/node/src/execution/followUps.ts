@@ -2,11 +2,12 @@
  * What an execution sends back besides its ACK: the reply message of an
  * Event request (CLICommandRequest → CLICommandReply, REQCliCommand → its
  * replyMethod; see replyMessage.ts), journaled with the execution's result,
- * and output cut to fit one broker message.
+ * and output cut at `--maxChunkedBytes`.
  */
-import { encodeText, isFailureStatus, type AckReply, type OutboxSubmission, type WireMessage } from '@steward/core';
+import { isFailureStatus, type AckReply, type OutboxSubmission, type WireMessage } from '@steward/core';
 import type { MethodHandler } from '../methods/index.js';
 import type { NodeServices } from '../node/services.js';
+import { chunkCounter } from './chunks.js';
 import { buildReply } from './replyMessage.js';
 
 /**
@@ -31,22 +32,22 @@ export function followUpQueued(s: NodeServices, followUp: OutboxSubmission): voi
 }
 
 /**
- * Cuts output that would not fit in one broker message (nats-server's
- * max_payload, 1 MiB by default; `brokerMaxPayload` as the server says),
- * keeping its end, so the ACK or reply is never refused by the broker and
- * the sender always gets an answer. Output that fits once compressed (the
- * ACK and the reply travel compressed when large, see payloadEncoding.ts) is
- * kept whole.
+ * Cuts output longer than `--maxChunkedBytes`, keeping its end, with a
+ * marker saying so (and a log line and `steward_chunked_payloads_total{event="cut"}`
+ * naming the limit), so a huge output never fails the result. Output up to
+ * the limit is kept whole: above the broker's max_payload it travels
+ * compressed (payloadEncoding.ts) or in chunks (chunks.ts).
  */
-export function fitOutput(output: string, brokerMaxPayload: number | undefined): string {
-  const maxPayload = brokerMaxPayload ?? 1024 * 1024;
-  const limit = Math.max(1024, maxPayload - 64 * 1024);
+export function fitOutput(s: NodeServices, output: string): string {
+  const limit = s.config.maxChunkedBytes;
+  // Three bytes per UTF-16 unit at most: the exact UTF-8 size only when it may matter.
+  if (output.length <= limit / 3) return output;
   const bytes = Buffer.byteLength(output);
   if (bytes <= limit) return output;
-  // The reply message wraps the output in JSON ({"data":[...]}) before compressing; escapes add a little.
-  if (encodeText(output).value.length <= limit - 4 * 1024) return output;
   const tail = Buffer.from(output)
     .subarray(bytes - limit)
     .toString('utf8');
-  return `[steward: output was ${bytes} bytes; only its last ${limit} bytes are kept, to fit the broker's max_payload of ${maxPayload}]\n${tail}`;
+  chunkCounter(s.metrics).inc({ event: 'cut' });
+  s.log.warn(`output of ${bytes} bytes cut to its last ${limit} bytes (--maxChunkedBytes)`);
+  return `[steward: output was ${bytes} bytes; only its last ${limit} bytes are kept (--maxChunkedBytes ${limit})]\n${tail}`;
 }

@@ -5,15 +5,26 @@
  * the request it answers) before anything is deduplicated or journaled.
  */
 import type { Msg } from '@nats-io/transport-node';
-import { decodeMessageFields, parseWireMessage, ValidationError, type MessageKind, type WireMessage } from '@steward/core';
+import {
+  ChunksMissing,
+  decodeMessageFields,
+  methodInfo,
+  parseWireMessage,
+  ValidationError,
+  type ChunkRef,
+  type MessageKind,
+  type WireMessage,
+} from '@steward/core';
 import type { NodeConfig } from '../node/config.js';
 import type { NodeServices } from '../node/services.js';
 import type { NodeSecurity, Refusal } from '../security/nodeSecurity.js';
+import { chunkVerdict } from '../security/chunkGuard.js';
 import { replyVerdict } from '../security/replyGuard.js';
 
 /** Largest payload accepted on a subject, in bytes. */
 export const maxPayloadBytes = 8 * 1024 * 1024;
 
+/**
 /**
  * A message as it arrived: alone in a NATS message (`data`), or one of a
  * frame (see core frame.ts), already parsed (`raw`), with what the frame
@@ -36,12 +47,27 @@ export function arrivalOf(msg: Msg): Arrival {
   return { subject: msg.subject, data: msg.data, ...(msg.reply ? { reply: msg.reply } : {}) };
 }
 
-/** A parsed message, or why it is not one (with its id when it had a usable one, so the sender can match the refusal). */
+/**
+ * A parsed message, or why it is not one (with its id when it had a usable
+ * one, so the sender can match the refusal). `missing`: it is not one yet,
+ * its chunked `data` still waits for chunks (see chunks.ts).
+ */
 export type Inbound =
-  { ok: true; m: WireMessage; raw: Record<string, unknown>; frame?: Arrival['frame'] } | { ok: false; rawId: string; text: string };
+  | { ok: true; m: WireMessage; raw: Record<string, unknown>; frame?: Arrival['frame'] }
+  | { ok: false; rawId: string; text: string; missing?: ChunksMissing };
 
-/** Parses `msg`, which arrived on a subject of kind `kind` and method `method` of node `config.node`. */
-export function parseInbound(msg: Arrival, kind: MessageKind, method: string, config: NodeConfig): Inbound {
+/**
+ * Parses `msg`, which arrived on a subject of kind `kind` and method `method`
+ * of node `config.node`. `wholeOf` gives the whole of a chunked `data`
+ * (see chunks.ts); without it a chunked message is refused.
+ */
+export function parseInbound(
+  msg: Arrival,
+  kind: MessageKind,
+  method: string,
+  config: NodeConfig,
+  wholeOf?: (ref: ChunkRef, raw: Record<string, unknown>) => string,
+): Inbound {
   let rawId = '';
   let rawObj: Record<string, unknown> = {};
   try {
@@ -61,7 +87,7 @@ export function parseInbound(msg: Arrival, kind: MessageKind, method: string, co
     const maybeId = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
     if (typeof maybeId === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(maybeId)) rawId = maybeId;
     // Signatures are checked on `rawObj`, the wire form: a compressed payload is inflated here, bounded, only to be validated.
-    const m = parseWireMessage(decodeMessageFields(raw));
+    const m = parseWireMessage(decodeMessageFields(raw, undefined, wholeOf && ((ref) => wholeOf(ref, rawObj))));
     const problems = [];
     if (m.toNode !== config.node) problems.push({ field: 'toNode', reason: `is "${m.toNode}" but arrived at node "${config.node}"` });
     if (m.method !== method) problems.push({ field: 'method', reason: `is "${m.method}" but arrived on subject ${msg.subject}` });
@@ -70,6 +96,7 @@ export function parseInbound(msg: Arrival, kind: MessageKind, method: string, co
     if (problems.length) throw new ValidationError(problems);
     return { ok: true, m, raw: rawObj, ...(msg.frame ? { frame: msg.frame } : {}) };
   } catch (err) {
+    if (err instanceof ChunksMissing) return { ok: false, rawId, text: err.message, missing: err };
     const text = err instanceof SyntaxError ? `not JSON: ${err.message}` : (err as Error).message;
     return { ok: false, rawId, text };
   }
@@ -98,7 +125,8 @@ export function verifyInbound(
   claimOf: (requestId: string) => string | undefined,
 ): Verified {
   let m = parsed.m;
-  const verdict = replyVerdict(s.journal, m, claimOf);
+  // A chunk is judged by the chunk guard (see chunkGuard.ts), every other message by the reply guard.
+  const verdict = methodInfo(m.method)?.chunk === true ? chunkVerdict(s.journal, m) : replyVerdict(s.journal, m, claimOf);
   // Verified before dedup and before anything is journaled: a refused message leaves no trace but the report.
   // A frame's signature proves its signer's messages only: one naming another sender is refused.
   if (parsed.frame && m.fromNode !== parsed.frame.fromNode) {
@@ -119,6 +147,6 @@ export function verifyInbound(
   if (verdict.kind === 'reply') {
     m = verdict.message;
     answers = verdict.request.id;
-  }
+  } else if ('key' in verdict) answers = verdict.key;
   return { m, ...(answers !== undefined ? { answers } : {}), ...(refusal ? { refusal } : {}) };
 }

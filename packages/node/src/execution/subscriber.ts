@@ -18,6 +18,7 @@ import {
   parseMessageFrame,
   splitFrame,
   InboxState,
+  isChunkRef,
   isFailureStatus,
   kindIsCommand,
   kindWantsAck,
@@ -27,6 +28,7 @@ import {
   type AckReply,
   type ExecutionResult,
   type InboxRecord,
+  type WireAck,
   type WireMessage,
 } from '@steward/core';
 import { scheduled, type MethodHandler } from '../methods/index.js';
@@ -37,6 +39,7 @@ import { AppendHolds } from './appendHolds.js';
 import { ExecutionRunner, type Pending } from './executionRunner.js';
 import { receiverCancelsOf, type ExecutionCancel } from './receiverCancels.js';
 import { cancelledCounter } from '../delivery/withdrawals.js';
+import { ackInChunks, holdUntilChunks, tooBigForBroker, wholeOfMessage } from './chunks.js';
 import { fitOutput, followUpOf, followUpQueued } from './followUps.js';
 import { HeldMessages } from './heldMessages.js';
 import { arrivalOf, parseInbound, verifyInbound, type Arrival } from './inboundMessage.js';
@@ -181,8 +184,10 @@ export class Subscriber {
     const parsed = parseSubject(msg.subject);
     if (!parsed) return;
     const kind = parsed.kind;
-    const inbound = parseInbound(msg, kind, parsed.method, this.s.config);
+    const inbound = parseInbound(msg, kind, parsed.method, this.s.config, wholeOfMessage(this.s));
     if (!inbound.ok) {
+      // Its chunks are still on the way (see chunks.ts): not answered; taken again when one comes, or when resent.
+      if (inbound.missing) return holdUntilChunks(this.s, inbound.missing, () => this.handle(msg));
       const { rawId, text } = inbound;
       this.s.errors.report({ kind: FailureKind.BadInput, text: `refused a message on ${msg.subject}: ${text}`, subject: msg.subject });
       if (msg.reply) this.respond(msg.reply, { id: rawId, node: this.s.config.node, status: ResultStatus.Rejected, error: text });
@@ -435,7 +440,7 @@ export class Subscriber {
       id: m.id,
       node: s.config.node,
       status: result.status,
-      output: fitOutput(result.output, this.nc?.info?.max_payload),
+      output: fitOutput(s, result.output),
     };
     if (result.error !== undefined) reply.error = result.error;
     if (result.exitCode !== undefined) reply.exitCode = result.exitCode;
@@ -481,27 +486,56 @@ export class Subscriber {
 
   /**
    * Sends the ACKs gathered this turn for messages that came in frames: one
-   * ACK frame per frame reply subject, signed once.
+   * ACK frame per frame reply subject, signed once (more than one when they
+   * would not fit the broker's max_payload together).
    */
   private flushAckFrames(): void {
     const batches = this.ackFrames;
     this.ackFrames = new Map();
+    const limit = (this.nc?.info?.max_payload ?? 1024 * 1024) - 4096;
     for (const [replyTo, acks] of batches) {
-      try {
-        const json = `{"node":${JSON.stringify(this.s.config.node)},"acks":[${acks.join(',')}]}`;
-        const body = this.opts.security ? this.opts.security.frame(ACK_FRAME_TAG, json) : Buffer.from(`${ACK_FRAME_TAG} - ${json}`, 'utf8');
-        this.nc?.publish(replyTo, body);
-      } catch (err) {
-        this.s.log.warn(`could not send an ACK frame: ${(err as Error).message}`, { acks: acks.length });
+      let part: string[] = [];
+      let bytes = 0;
+      for (const ack of acks) {
+        if (part.length > 0 && bytes + ack.length > limit) {
+          this.publishAckFrame(replyTo, part);
+          part = [];
+          bytes = 0;
+        }
+        part.push(ack);
+        bytes += ack.length + 1;
       }
+      if (part.length > 0) this.publishAckFrame(replyTo, part);
     }
   }
 
-  /** Sends an ACK (signed when the node signs): alone, or, for a message that came in a frame, in an ACK frame. */
-  private respond(replyTo: string, reply: AckReply): void {
+  private publishAckFrame(replyTo: string, acks: string[]): void {
+    try {
+      const json = `{"node":${JSON.stringify(this.s.config.node)},"acks":[${acks.join(',')}]}`;
+      const body = this.opts.security ? this.opts.security.frame(ACK_FRAME_TAG, json) : Buffer.from(`${ACK_FRAME_TAG} - ${json}`, 'utf8');
+      this.nc?.publish(replyTo, body);
+    } catch (err) {
+      this.s.log.warn(`could not send an ACK frame: ${(err as Error).message}`, { acks: acks.length });
+    }
+  }
+
+  /**
+   * Sends an ACK (signed when the node signs): alone, or, for a message that
+   * came in a frame, in an ACK frame at the end of this turn. An output too
+   * big for the broker even compressed goes in chunks first (see chunks.ts).
+   */
+  private respond(replyTo: string, reply: AckReply, wire: WireAck = encodeAck(reply)): void {
     if (isFrameReplySubject(replyTo)) {
+      const json = JSON.stringify(wire);
+      const maxPayload = this.nc?.info?.max_payload;
+      if (reply.output !== undefined && !isChunkRef(wire.output) && tooBigForBroker(json, maxPayload)) {
+        ackInChunks(this.s, reply, maxPayload).then(
+          (chunked) => this.respond(replyTo, reply, chunked),
+          (err: unknown) => this.s.log.warn(`could not send ACK: ${(err as Error).message}`, { id: reply.id }),
+        );
+        return;
+      }
       const batch = this.ackFrames.get(replyTo);
-      const json = JSON.stringify(encodeAck(reply));
       if (batch) batch.push(json);
       else {
         if (this.ackFrames.size === 0) setImmediate(() => this.flushAckFrames());
@@ -512,9 +546,17 @@ export class Subscriber {
     try {
       // Signed, so the sender can tell this node's answer from one any broker client made up.
       // A large output travels compressed (see payloadEncoding.ts); the signature covers that wire form.
-      const wire = encodeAck(reply);
-      const body = this.opts.security ? this.opts.security.signAck(wire) : wire;
-      this.nc?.publish(replyTo, JSON.stringify(body));
+      const body = JSON.stringify(this.opts.security ? this.opts.security.signAck(wire) : wire);
+      const maxPayload = this.nc?.info?.max_payload;
+      // Too big even so: the output goes in journaled chunks first, and the ACK carries their reference (see chunks.ts).
+      if (reply.output !== undefined && !isChunkRef(wire.output) && tooBigForBroker(body, maxPayload)) {
+        ackInChunks(this.s, reply, maxPayload).then(
+          (chunked) => this.respond(replyTo, reply, chunked),
+          (err: unknown) => this.s.log.warn(`could not send ACK: ${(err as Error).message}`, { id: reply.id }),
+        );
+        return;
+      }
+      this.nc?.publish(replyTo, body);
     } catch (err) {
       this.s.log.warn(`could not send ACK: ${(err as Error).message}`, { id: reply.id });
     }

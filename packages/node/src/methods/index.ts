@@ -7,6 +7,7 @@
  */
 import { methodRows, type MethodName } from '@steward/core';
 import { cancel } from './cancel.js';
+import { chunk } from './chunk.js';
 import { copyDst } from './copy/copyDst.js';
 import { copySrc } from './copy/copySrc.js';
 import { cliCommand } from './cliCommand.js';
@@ -60,6 +61,7 @@ const handlers: Readonly<Record<MethodName, MethodHandler>> = {
   REQCopySrc: copySrc,
   REQCopyDst: copyDst,
   Cancel: cancel,
+  Chunk: chunk,
 };
 
 /** Handlers by method name, in the order of the catalogue's rows. */

@@ -463,6 +463,13 @@ export const configSchema = {
     doc: 'Largest message accepted from the broker; larger ones are refused and the node keeps serving.',
     checks: [wholeAtLeast(1024)],
   }),
+  maxChunkedBytes: num({
+    section: 'broker',
+    default: 64 * 1024 * 1024,
+    help: 'largest output or message field sent in chunks when it does not fit one broker message, in bytes',
+    doc: "Largest output or message field sent as journaled, SHA-256 checked `Chunk` messages when it does not fit the broker's `max_payload` even compressed ([Large payloads](../concepts/delivery.md#large-payloads)). A longer output is cut to this size, keeping its end, with a marker saying so; a received whole larger than this is refused.",
+    checks: [wholeAtLeast(1024)],
+  }),
 };
 
 /** The value type of an option of the schema. */
