@@ -4,7 +4,7 @@
  * work. Not a benchmark (it prints no ratio); the figures that count come
  * from `npm run bench`.
  *
- *   node bench/dist/bench/probe.js [--messages N] [--subjects S] [--rounds R]
+ *   node bench/dist/bench/probe.js [--messages N] [--subjects S] [--rounds R] [--window W]
  *   node --cpu-prof --cpu-prof-dir=bench/results/profiles/probe bench/dist/bench/probe.js
  *   PROBE_PROFILE_HOST=1 ...   also profiles the receiving host process
  *
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   const messages = flag('messages', 10_000);
   const subjectCount = flag('subjects', 1);
   const rounds = flag('rounds', 2);
+  const window = flag('window', 0);
   if (process.env.PROBE_PROFILE_HOST) hostExecArgv.push('--cpu-prof', '--cpu-prof-dir=bench/results/profiles/probe-host');
   const tmp = mkdtempSync(join(os.tmpdir(), 'steward-probe-'));
   const nats = await startNatsServer({ dir: join(tmp, 'nats') });
@@ -39,7 +40,12 @@ async function main(): Promise<void> {
       ? [`${receivers[0]}.EventACK.TextLogging`]
       : receivers.flatMap((r) => [`${r}.EventACK.TextLogging`, `${r}.EventACK.REQToFileAppend`]);
   const host = await HostClient.start('probe receivers');
-  const sender = await Fleet.start({ names: ['probe-sender'], brokerHostPort: nats.hostPort, root: join(tmp, 'sender') });
+  const sender = await Fleet.start({
+    names: ['probe-sender'],
+    brokerHostPort: nats.hostPort,
+    root: join(tmp, 'sender'),
+    ...(window > 0 ? { config: { orderedWindow: window } } : {}),
+  });
   try {
     await host.call('fleet.start', { names: receivers, brokerHostPort: nats.hostPort, root: join(tmp, 'fleet') });
     const node = sender.node('probe-sender');
