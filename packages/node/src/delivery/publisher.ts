@@ -444,7 +444,12 @@ export class Publisher {
         });
       // An ACK is a fact the moment it arrives (whoever waits for the result gets it at once); giving
       // up is our own decision, told once it is recorded. Either way nothing else happens before the commit.
-      if (out.status === 'delivered') event();
+      if (out.status === 'delivered') {
+        event();
+        // Its place in the window is free at once: recording the end is not on the path of the next send
+        // (a crash before the commit only makes the next start send it again, and the receiver deduplicates).
+        if (!this.stopped) this.pump();
+      }
       await recorded;
       this.withdrawals.cancelling.delete(id);
       if (out.status !== 'delivered') event();
