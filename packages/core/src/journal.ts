@@ -221,6 +221,7 @@ export class Journal {
       ),
       replyTo: db.prepare(`SELECT * FROM inbox WHERE answers = ? ORDER BY seq LIMIT 1`),
       inboxById: db.prepare(`SELECT * FROM inbox WHERE id = ?`),
+      inboxExists: db.prepare(`SELECT 1 FROM inbox WHERE id = ?`).pluck(),
       openInbox: db.prepare(`SELECT * FROM inbox WHERE state IN ${openInboxStates} ORDER BY seq`),
       upsertNode: db.prepare(
         `INSERT INTO nodes (name, first_seen, last_seen, info) VALUES (@name, @now, @now, @info)
@@ -348,6 +349,11 @@ export class Journal {
   getInbox(id: string): InboxRecord | undefined {
     const row = this.stmts.inboxById.get(id) as InboxRow | undefined;
     return row && toInboxRecord(row);
+  }
+
+  /** Whether message `id` is in the inbox: a lookup in the id index, nothing read or parsed. */
+  hasInbox(id: string): boolean {
+    return this.stmts.inboxExists.get(id) !== undefined;
   }
 
   /** Received messages that have not finished running, in arrival order. */

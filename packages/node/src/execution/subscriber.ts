@@ -226,7 +226,8 @@ export class Subscriber {
       });
       return;
     }
-    const stored = this.s.journal.getInbox(m.id);
+    // Most messages are new: the index alone says so, and only a duplicate's record is read.
+    const stored = this.s.journal.hasInbox(m.id) ? this.s.journal.getInbox(m.id) : undefined;
     if (stored) {
       this.s.metrics.duplicates.inc({ method: m.method });
       this.s.events.emit('execution', {
@@ -345,7 +346,7 @@ export class Subscriber {
 
   /** Whether message `id` was received (queued, running, finished or refused). */
   private hasSeen(id: string): boolean {
-    return this.pending.has(id) || this.held.wasRefused(id) || this.s.journal.getInbox(id) !== undefined;
+    return this.pending.has(id) || this.held.wasRefused(id) || this.s.journal.hasInbox(id);
   }
 
   /** `id` was taken: the message held for it, if any, is processed now (and so on down the chain). */
