@@ -4,11 +4,7 @@
 import yargs from 'yargs';
 import { stewardVersion } from '@steward/node/client';
 import { UsageError } from './errors.js';
-import { normalizeGoFlags } from './argv.js';
-import { clientCommandOptionNames, clientCommands, normalizeClientArgs } from './clientCommands.js';
-import { aclCommand } from './aclCommand.js';
-import { keysCommand } from './keysCommand.js';
-import { serviceCommand, serviceOptionNames } from './serviceCommand.js';
+import { normalizeClientArgs, normalizeGoFlags } from './argv.js';
 import { loadConfigFile, runStart, startOptionNames, startOptions } from './startCommand.js';
 import { setAsideNodeSettings } from './nodeSettings.js';
 
@@ -25,7 +21,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Tags are read by the node itself (STEWARD_TAGS, steward.json's "tags"): kept from yargs, given back at start.
   const nodeSettings = setAsideNodeSettings(fileConfig);
-  dropUnknownEnv(args[0]);
+  await dropUnknownEnv(args[0]);
   try {
     await parseAndRun();
   } catch (err) {
@@ -37,6 +33,13 @@ export async function main(argv: string[]): Promise<number> {
 
   async function parseAndRun(): Promise<void> {
     if (args[0] === 'start') return parseAndStart();
+    // The other commands' modules are loaded only here: `steward start` does not need them.
+    const [{ clientCommands }, { keysCommand }, { aclCommand }, { serviceCommand }] = await Promise.all([
+      import('./clientCommands.js'),
+      import('./keysCommand.js'),
+      import('./aclCommand.js'),
+      import('./serviceCommand.js'),
+    ]);
     await yargs(args)
       .scriptName('steward')
       .version(stewardVersion)
@@ -100,21 +103,36 @@ export async function main(argv: string[]): Promise<number> {
  * Variables of another command's options (STEWARD_BROKER_ADDRESS while running
  * `steward send`) are set aside silently: one environment serves every command.
  */
-function dropUnknownEnv(command: string | undefined): void {
+async function dropUnknownEnv(command: string | undefined): Promise<void> {
   const toEnv = (n: string) => 'STEWARD_' + n.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
-  const byCommand: Record<string, readonly string[]> = {
-    start: [...startOptionNames(), 'socket'],
+  const startNames = [...startOptionNames(), 'socket'];
+  const others = command === 'start' ? undefined : await otherCommandOptionNames();
+  const byCommand = (names: Record<string, readonly string[]>): Record<string, readonly string[]> => ({ start: startNames, ...names });
+  const own = new Set(((others && byCommand(others)[command ?? '']) ?? startNames).map(toEnv));
+  const foreign = Object.keys(process.env).filter((key) => key.startsWith('STEWARD_') && !own.has(key));
+  if (foreign.length === 0) return;
+  // `steward start` loads the other commands' modules only to tell their variables from unknown ones.
+  const anyCommand = new Set(
+    Object.values(byCommand(others ?? (await otherCommandOptionNames())))
+      .flat()
+      .map(toEnv),
+  );
+  for (const key of foreign) {
+    if (!anyCommand.has(key)) console.error(`steward: ignoring environment variable ${key}: it names no option`);
+    delete process.env[key];
+  }
+}
+
+/** The option names of every command but start, by command. */
+async function otherCommandOptionNames(): Promise<Record<string, readonly string[]>> {
+  const [{ clientCommandOptionNames }, { serviceOptionNames }] = await Promise.all([
+    import('./clientCommands.js'),
+    import('./serviceCommand.js'),
+  ]);
+  return {
     ...clientCommandOptionNames,
     keys: ['nodeFolder', 'publicKey'],
     acl: ['nodeFolder', 'to', 'from', 'method', 'commands'],
     service: [...startOptionNames(), 'socket', ...serviceOptionNames],
   };
-  const own = new Set((byCommand[command ?? ''] ?? byCommand.start!).map(toEnv));
-  const anyCommand = new Set(Object.values(byCommand).flat().map(toEnv));
-  for (const key of Object.keys(process.env)) {
-    if (key.startsWith('STEWARD_') && !own.has(key)) {
-      if (!anyCommand.has(key)) console.error(`steward: ignoring environment variable ${key}: it names no option`);
-      delete process.env[key];
-    }
-  }
 }
