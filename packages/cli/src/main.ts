@@ -1,11 +1,10 @@
 /**
  * The `steward` command line.
  */
-import yargs from 'yargs';
 import { stewardVersion } from '@steward/node/client';
 import { UsageError } from './errors.js';
 import { normalizeClientArgs, normalizeGoFlags } from './argv.js';
-import { loadConfigFile, runStart, startOptionNames, startOptions } from './startCommand.js';
+import { loadConfigFile, parseStartArgs, runStart, startOptionNames, startOptions } from './startCommand.js';
 import { setAsideNodeSettings } from './nodeSettings.js';
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
@@ -34,7 +33,8 @@ export async function main(argv: string[]): Promise<number> {
   async function parseAndRun(): Promise<void> {
     if (args[0] === 'start') return parseAndStart();
     // The other commands' modules are loaded only here: `steward start` does not need them.
-    const [{ clientCommands }, { keysCommand }, { aclCommand }, { serviceCommand }] = await Promise.all([
+    const [{ default: yargs }, { clientCommands }, { keysCommand }, { aclCommand }, { serviceCommand }] = await Promise.all([
+      import('yargs'),
       import('./clientCommands.js'),
       import('./keysCommand.js'),
       import('./aclCommand.js'),
@@ -76,22 +76,7 @@ export async function main(argv: string[]): Promise<number> {
    * options, on the node's start-up path); a parse without commands does not.
    */
   async function parseAndStart(): Promise<void> {
-    const a = await startOptions(
-      yargs(args.slice(1))
-        .scriptName('steward start')
-        .usage('$0\n\nrun a steward node in the foreground')
-        .version(stewardVersion)
-        .env('STEWARD'),
-    )
-      .config(fileConfig)
-      .strict()
-      .fail((msg, err) => {
-        throw err ?? new UsageError(msg);
-      })
-      .help()
-      .parseAsync();
-    // As under the multi-command parser: start takes no positional argument.
-    if (a._.length > 0) throw new UsageError(`Unknown argument${a._.length > 1 ? 's' : ''}: ${a._.join(', ')}`);
+    const a = await parseStartArgs(args.slice(1), fileConfig);
     nodeSettings.restore();
     code = await runStart(a);
   }
