@@ -1,6 +1,8 @@
 /**
  * The `steward` command line.
  */
+// First: for `steward start`, it holds the young generation's growth before the other modules load.
+import './youngGeneration.js';
 import { stewardVersion } from '@steward/node/client';
 import { UsageError } from './errors.js';
 import { normalizeClientArgs, normalizeGoFlags } from './argv.js';

@@ -9,15 +9,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import type { Argv, Options } from 'yargs';
 import { ConfigError, parseConfig, startFlags, stewardVersion, type NodeConfig, type StartFlag } from '@steward/node/client';
 import { UsageError } from './errors.js';
+import { holdYoungGeneration, releaseYoungGeneration } from './youngGeneration.js';
 
 export { toInspectAddress } from '@steward/node/client';
-
-/** V8's `--semi-space-growth-factor` (the young generation doubles when it grows), restored once a node is ready. */
-const v8YoungGrowthFactor = 2;
 
 /** Exit codes of `steward start`. */
 export const StartExit = { Ok: 0, BadConfig: 2, StartFailed: 1 } as const;
@@ -186,12 +183,8 @@ export async function runStart(a: StartArgs): Promise<number> {
     console.error(`steward start: ${err.message}`);
     return StartExit.BadConfig;
   }
-  // While the runtime loads and starts, nearly everything allocated survives (code, module objects,
-  // the tree), which makes V8 grow the young generation (to 4 MB semi-spaces here) for good, though
-  // an idle node needs none of it: ~4 MB of resident memory. Growth is off until the node is ready,
-  // then back to V8's default, so a node under load sizes its young generation as it always did.
-  setFlagsFromString('--semi-space-growth-factor=1');
-  const restoreYoungGrowth = () => setFlagsFromString(`--semi-space-growth-factor=${v8YoungGrowthFactor}`);
+  // No young generation growth while the runtime loads and starts (see youngGeneration.ts).
+  holdYoungGeneration();
   // The runtime is loaded only here: the other commands start without it.
   const { StewardNode } = await import('@steward/node');
   const node = new StewardNode(config);
@@ -207,10 +200,10 @@ export async function runStart(a: StartArgs): Promise<number> {
   try {
     // A node can escalate (and stop) before it is ready: then its exit code is the answer.
     const stoppedEarly = await Promise.race([node.start().then(() => false), node.exited.then(() => true)]);
-    restoreYoungGrowth();
+    releaseYoungGeneration();
     if (stoppedEarly) return node.exited;
   } catch (err) {
-    restoreYoungGrowth();
+    releaseYoungGeneration();
     node.log.error(`node ${config.node} could not start: ${(err as Error).message}`);
     await node.stop(StartExit.StartFailed);
     return StartExit.StartFailed;
