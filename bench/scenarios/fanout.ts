@@ -11,7 +11,11 @@
  * in a host process) at once; the responder runs `true` first (for
  * CLICommand) or echoes at once (for ECHORequest).
  *
- * Also reported: how long the simulator took to start N nodes and its memory.
+ * Also reported: how long the simulator took to start N nodes and its memory,
+ * and the CPU time (user + system, `process.cpuUsage()` of the bench process)
+ * the sending node ("central") uses per node during a fan-out, next to the
+ * plain requester's, measured the same way around its burst: on a real fleet
+ * every node has its own machine, so central's share is what limits a fan-out.
  */
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
@@ -71,21 +75,30 @@ export const fanout: Scenario = {
           const runSteward = async (make: (to: string) => MessageSpec, done: () => boolean) => {
             t.reset();
             const wall0 = Date.now();
+            const cpu0 = process.cpuUsage();
             const t0 = performance.now();
             await node.services!.submit(names.map((x) => ({ spec: make(x) })));
             const ok = await t.until(done, Math.max(20_000, budget / 4));
             const ms = performance.now() - t0;
+            const cpuUsPerNode = cpuMicros(process.cpuUsage(cpu0)) / n;
             // A run cut by the time bound leaves work behind: let it finish before the next measurement.
             if (!ok) await t.until(() => t.delivered + t.expired >= n, Math.max(20_000, budget / 4));
             return {
               ms,
               ok,
+              cpuUsPerNode,
               delivered: t.delivered,
               expired: t.expired,
               replies: t.replied.get('ECHOReply') ?? 0,
               // When the sender had every ACK (for ECHORequest: receipt, before the replies).
               lastAckMs: t.lastDeliveredAt ? t.lastDeliveredAt - wall0 : undefined,
             };
+          };
+          // The plain requester's CPU, measured as central's: the bench process's, around the burst.
+          const plainBurst = async (count: number, subjects: string[], payload: Uint8Array) => {
+            const cpu0 = process.cpuUsage();
+            const r = await burst(nc, subjects, payload);
+            return { ...r, cpuUsPerNode: cpuMicros(process.cpuUsage(cpu0)) / count };
           };
           const reps = n >= 1000 ? 1 : ctx.quick ? 2 : 3;
           const cmdRuns = [];
@@ -95,16 +108,16 @@ export const fanout: Scenario = {
           for (let r = 0; r < reps; r++) {
             echoRuns.push(await runSteward(echo, () => (t.replied.get('ECHOReply') ?? 0) >= n || t.expired > 0));
             plainEcho.push(
-              await burst(
-                nc,
+              await plainBurst(
+                n,
                 names.map((x) => `plain.${x}.echo`),
                 echoPayload,
               ),
             );
             cmdRuns.push(await runSteward(cmd, () => t.delivered + t.expired >= n));
             plainSpawn.push(
-              await burst(
-                nc,
+              await plainBurst(
+                n,
                 names.map((x) => `plain.${x}.spawn`),
                 cmdPayload,
               ),
@@ -120,6 +133,16 @@ export const fanout: Scenario = {
           const spawnMs = median(plainSpawn.map((x) => x.ms));
           const echoPlainMs = median(plainEcho.map((x) => x.ms));
           const incomplete = [...cmdRuns, ...echoRuns].filter((x) => !x.ok).length;
+          const cpu = {
+            cliCommandUsPerNode: median(cmdRuns.map((x) => x.cpuUsPerNode)),
+            plainSpawnUsPerNode: median(plainSpawn.map((x) => x.cpuUsPerNode)),
+            echoUsPerNode: median(echoRuns.map((x) => x.cpuUsPerNode)),
+            plainEchoUsPerNode: median(plainEcho.map((x) => x.cpuUsPerNode)),
+          };
+          ctx.log(
+            `N=${n} central CPU per node: ECHO ${cpu.echoUsPerNode.toFixed(0)} µs (plain ${cpu.plainEchoUsPerNode.toFixed(0)} µs), ` +
+              `CLICommand ${cpu.cliCommandUsPerNode.toFixed(0)} µs (plain ${cpu.plainSpawnUsPerNode.toFixed(0)} µs)`,
+          );
           // Issue 15's targets, at 1000 nodes: what the runtime adds to plain NATS, whatever the box.
           const targeted = n === 1000;
           rows.push(
@@ -144,6 +167,24 @@ export const fanout: Scenario = {
               better: Better.Lower,
               ...(targeted ? { target: '≤ 5× baseline', met: echoMs <= 5 * echoPlainMs } : {}),
             }),
+            row({
+              scenario: 'fanout',
+              figure: `central CPU per node, CLICommand → ${n}`,
+              value: cpu.cliCommandUsPerNode,
+              unit: 'µs',
+              baseline: cpu.plainSpawnUsPerNode,
+              baselineLabel: 'plain requester, same burst',
+              better: Better.Lower,
+            }),
+            row({
+              scenario: 'fanout',
+              figure: `central CPU per node, ECHORequest → ${n}`,
+              value: cpu.echoUsPerNode,
+              unit: 'µs',
+              baseline: cpu.plainEchoUsPerNode,
+              baselineLabel: 'plain requester, same burst',
+              better: Better.Lower,
+            }),
           );
           details[`n${n}`] = {
             fleetStartMs: fleetStart.startMs,
@@ -152,6 +193,7 @@ export const fanout: Scenario = {
             hostRssIdleMB: mb(idle),
             hostRssWithFleetMB: mb(fleetRss),
             rssPerNodeMB: mb((fleetRss - idle) / n),
+            centralCpu: cpu,
             cliCommand: cmdRuns,
             echo: echoRuns,
             plainSpawn,
@@ -168,3 +210,8 @@ export const fanout: Scenario = {
     }
   },
 };
+
+/** User + system CPU time of a `process.cpuUsage()` difference, in microseconds. */
+function cpuMicros(u: NodeJS.CpuUsage): number {
+  return u.user + u.system;
+}

@@ -14,3 +14,24 @@ export function normalizeGoFlags(argv: string[]): string[] {
   }
   return out;
 }
+
+/**
+ * yargs reads a lone `-` as a positional argument, not as an option's value;
+ * `--file -` (read stdin) is joined into `--file=-` before parsing. Arguments
+ * after `--` are left as they are.
+ */
+export function normalizeClientArgs(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (arg === '--file' && args[i + 1] === '-') {
+      out.push('--file=-');
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}

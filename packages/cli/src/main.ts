@@ -1,15 +1,12 @@
 /**
  * The `steward` command line.
  */
-import yargs from 'yargs';
+// First: for `steward start`, it holds the young generation's growth before the other modules load.
+import './youngGeneration.js';
 import { stewardVersion } from '@steward/node/client';
 import { UsageError } from './errors.js';
-import { normalizeGoFlags } from './argv.js';
-import { clientCommandOptionNames, clientCommands, normalizeClientArgs } from './clientCommands.js';
-import { aclCommand } from './aclCommand.js';
-import { keysCommand } from './keysCommand.js';
-import { serviceCommand, serviceOptionNames } from './serviceCommand.js';
-import { loadConfigFile, runStart, startOptionNames, startOptions } from './startCommand.js';
+import { normalizeClientArgs, normalizeGoFlags } from './argv.js';
+import { loadConfigFile, parseStartArgs, runStart, startOptionNames, startOptions } from './startCommand.js';
 import { setAsideNodeSettings } from './nodeSettings.js';
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
@@ -25,7 +22,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Tags are read by the node itself (STEWARD_TAGS, steward.json's "tags"): kept from yargs, given back at start.
   const nodeSettings = setAsideNodeSettings(fileConfig);
-  dropUnknownEnv(args[0]);
+  await dropUnknownEnv(args[0]);
   try {
     await parseAndRun();
   } catch (err) {
@@ -36,19 +33,21 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 
   async function parseAndRun(): Promise<void> {
+    if (args[0] === 'start') return parseAndStart();
+    // The other commands' modules are loaded only here: `steward start` does not need them.
+    const [{ default: yargs }, { clientCommands }, { keysCommand }, { aclCommand }, { serviceCommand }] = await Promise.all([
+      import('yargs'),
+      import('./clientCommands.js'),
+      import('./keysCommand.js'),
+      import('./aclCommand.js'),
+      import('./serviceCommand.js'),
+    ]);
     await yargs(args)
       .scriptName('steward')
       .version(stewardVersion)
       .env('STEWARD')
-      .command(
-        'start',
-        'run a steward node in the foreground',
-        (y) => startOptions(y).config(fileConfig),
-        async (a) => {
-          nodeSettings.restore();
-          code = await runStart(a);
-        },
-      )
+      // Listed for --help; run by parseAndStart.
+      .command('start', 'run a steward node in the foreground', (y) => startOptions(y).config(fileConfig))
       .command(
         'demo',
         'start a small local fleet (a broker, central and ship1), send a command and show its output',
@@ -72,6 +71,17 @@ export async function main(argv: string[]): Promise<number> {
       .help()
       .parseAsync();
   }
+
+  /**
+   * `steward start` on a yargs of its own, without commands: yargs renders and
+   * caches the whole help text of a command it runs (~60 ms of CPU for start's
+   * options, on the node's start-up path); a parse without commands does not.
+   */
+  async function parseAndStart(): Promise<void> {
+    const a = await parseStartArgs(args.slice(1), fileConfig);
+    nodeSettings.restore();
+    code = await runStart(a);
+  }
 }
 
 /**
@@ -80,21 +90,36 @@ export async function main(argv: string[]): Promise<number> {
  * Variables of another command's options (STEWARD_BROKER_ADDRESS while running
  * `steward send`) are set aside silently: one environment serves every command.
  */
-function dropUnknownEnv(command: string | undefined): void {
+async function dropUnknownEnv(command: string | undefined): Promise<void> {
   const toEnv = (n: string) => 'STEWARD_' + n.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
-  const byCommand: Record<string, readonly string[]> = {
-    start: [...startOptionNames(), 'socket'],
+  const startNames = [...startOptionNames(), 'socket'];
+  const others = command === 'start' ? undefined : await otherCommandOptionNames();
+  const byCommand = (names: Record<string, readonly string[]>): Record<string, readonly string[]> => ({ start: startNames, ...names });
+  const own = new Set(((others && byCommand(others)[command ?? '']) ?? startNames).map(toEnv));
+  const foreign = Object.keys(process.env).filter((key) => key.startsWith('STEWARD_') && !own.has(key));
+  if (foreign.length === 0) return;
+  // `steward start` loads the other commands' modules only to tell their variables from unknown ones.
+  const anyCommand = new Set(
+    Object.values(byCommand(others ?? (await otherCommandOptionNames())))
+      .flat()
+      .map(toEnv),
+  );
+  for (const key of foreign) {
+    if (!anyCommand.has(key)) console.error(`steward: ignoring environment variable ${key}: it names no option`);
+    delete process.env[key];
+  }
+}
+
+/** The option names of every command but start, by command. */
+async function otherCommandOptionNames(): Promise<Record<string, readonly string[]>> {
+  const [{ clientCommandOptionNames }, { serviceOptionNames }] = await Promise.all([
+    import('./clientCommands.js'),
+    import('./serviceCommand.js'),
+  ]);
+  return {
     ...clientCommandOptionNames,
     keys: ['nodeFolder', 'publicKey'],
     acl: ['nodeFolder', 'to', 'from', 'method', 'commands'],
     service: [...startOptionNames(), 'socket', ...serviceOptionNames],
   };
-  const own = new Set((byCommand[command ?? ''] ?? byCommand.start!).map(toEnv));
-  const anyCommand = new Set(Object.values(byCommand).flat().map(toEnv));
-  for (const key of Object.keys(process.env)) {
-    if (key.startsWith('STEWARD_') && !own.has(key)) {
-      if (!anyCommand.has(key)) console.error(`steward: ignoring environment variable ${key}: it names no option`);
-      delete process.env[key];
-    }
-  }
 }

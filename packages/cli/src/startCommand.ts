@@ -10,7 +10,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Argv, Options } from 'yargs';
-import { ConfigError, parseConfig, startFlags, type NodeConfig, type StartFlag } from '@steward/node/client';
+import { ConfigError, parseConfig, startFlags, stewardVersion, type NodeConfig, type StartFlag } from '@steward/node/client';
+import { UsageError } from './errors.js';
+import { holdYoungGeneration, releaseYoungGeneration } from './youngGeneration.js';
 
 export { toInspectAddress } from '@steward/node/client';
 
@@ -43,6 +45,99 @@ export function startOptions<T>(y: Argv<T>): Argv<T & StartArgs> {
   // A flag given twice takes its last value (as when a script adds flags to a base command line), not both.
   y.parserConfiguration({ 'duplicate-arguments-array': false });
   return y.options(Object.fromEntries(startFlags().map((f) => [f.flag, yargsOption(f)]))) as Argv<T & StartArgs>;
+}
+
+/** The parsed options of `steward start` and its positional arguments. */
+export type ParsedStartArgs = StartArgs & { readonly _: readonly (string | number)[] };
+
+/**
+ * Parses the arguments after `start` (Go-style flags already normalized),
+ * the STEWARD_* variables and the config file's object: quickly when yargs'
+ * parser alone settles them ({@link quickStartArgs}), else with yargs.
+ *
+ * @throws {@link UsageError} for what yargs refuses (an unknown option, a value outside its choices, a positional argument)
+ */
+export async function parseStartArgs(args: readonly string[], fileConfig: Record<string, unknown>): Promise<ParsedStartArgs> {
+  const a = (await quickStartArgs(args, fileConfig)) ?? (await yargsStartArgs(args, fileConfig));
+  // As under the multi-command parser: start takes no positional argument.
+  if (a._.length > 0) throw new UsageError(`Unknown argument${a._.length > 1 ? 's' : ''}: ${a._.join(', ')}`);
+  return a;
+}
+
+/**
+ * `steward start`'s options parsed by yargs, on a yargs without commands:
+ * yargs renders and caches the whole help text of a command it runs (~60 ms
+ * of CPU for start's options); a parse without commands does not. Answers
+ * `--help` and `--version` itself (and exits).
+ *
+ * @throws {@link UsageError} for an unknown option or a value outside its choices
+ */
+export async function yargsStartArgs(args: readonly string[], fileConfig: Record<string, unknown>): Promise<ParsedStartArgs> {
+  const { default: yargs } = await import('yargs');
+  return startOptions(
+    yargs([...args])
+      .scriptName('steward start')
+      .usage('$0\n\nrun a steward node in the foreground')
+      .version(stewardVersion)
+      .env('STEWARD'),
+  )
+    .config(fileConfig)
+    .strict()
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    })
+    .help()
+    .parseAsync();
+}
+
+/**
+ * The options of `steward start` read with yargs' own parser (yargs-parser)
+ * given what yargs would give it (the schema's types and aliases, the
+ * STEWARD_* variables, the config file, a flag given twice takes its last
+ * value), without loading yargs (~60 ms and ~10 MB of a node's start-up: its
+ * help, locale and terminal-width modules). Undefined when yargs has to
+ * decide: `--help`, `--version`, `--`, an unknown option, a positional
+ * argument, a value outside its choices or a parse error; yargs then parses
+ * again and answers (or refuses) as it always did.
+ *
+ * @param args - the arguments after `start`, Go-style flags already normalized
+ * @param fileConfig - the config file's object (`loadConfigFile`)
+ */
+export async function quickStartArgs(args: readonly string[], fileConfig: Record<string, unknown>): Promise<ParsedStartArgs | undefined> {
+  if (args.includes('--')) return undefined;
+  const { default: parser } = await import('yargs-parser');
+  const flags = startFlags();
+  const boolean = ['help', 'version'];
+  const number: string[] = [];
+  const string: string[] = [];
+  const alias: Record<string, string[]> = {};
+  for (const f of flags) {
+    const type = f.spec.type === 'list' ? 'string' : f.spec.type;
+    (type === 'boolean' ? boolean : type === 'number' ? number : string).push(f.flag);
+    if (f.spec.aliases) alias[f.flag] = [...f.spec.aliases];
+  }
+  const options = {
+    alias,
+    boolean,
+    number,
+    string,
+    key: Object.fromEntries([...flags.map((f) => f.flag), 'help', 'version'].map((k) => [k, true])),
+    envPrefix: 'STEWARD',
+    configObjects: [fileConfig],
+    configuration: { 'parse-positional-numbers': false, 'duplicate-arguments-array': false, 'populate--': true },
+  };
+  // `key` (every declared option, as yargs passes it) is missing from the parser's type declarations.
+  const parsed = parser.detailed([...args], options as Parameters<typeof parser.detailed>[1]);
+  const a = parsed.argv as Record<string, unknown> & { _: (string | number)[] };
+  if (parsed.error || a._.length > 0 || a.help || a.version) return undefined;
+  const known = new Set(['_', ...Object.keys(parsed.aliases), ...Object.values(parsed.aliases).flat(), ...boolean, ...number, ...string]);
+  if (Object.keys(a).some((k) => !known.has(k))) return undefined;
+  for (const f of flags) {
+    const v = a[f.flag];
+    const choices = f.spec.choices as readonly unknown[] | undefined;
+    if (choices && v !== undefined && ![v].flat().every((x) => choices.includes(x))) return undefined;
+  }
+  return a;
 }
 
 /** The names of every `steward start` option (camelCase flags). */
@@ -88,6 +183,8 @@ export async function runStart(a: StartArgs): Promise<number> {
     console.error(`steward start: ${err.message}`);
     return StartExit.BadConfig;
   }
+  // No young generation growth while the runtime loads and starts (see youngGeneration.ts).
+  holdYoungGeneration();
   // The runtime is loaded only here: the other commands start without it.
   const { StewardNode } = await import('@steward/node');
   const node = new StewardNode(config);
@@ -103,8 +200,10 @@ export async function runStart(a: StartArgs): Promise<number> {
   try {
     // A node can escalate (and stop) before it is ready: then its exit code is the answer.
     const stoppedEarly = await Promise.race([node.start().then(() => false), node.exited.then(() => true)]);
+    releaseYoungGeneration();
     if (stoppedEarly) return node.exited;
   } catch (err) {
+    releaseYoungGeneration();
     node.log.error(`node ${config.node} could not start: ${(err as Error).message}`);
     await node.stop(StartExit.StartFailed);
     return StartExit.StartFailed;

@@ -21,7 +21,6 @@
 import { watch, type FSWatcher, type Stats } from 'node:fs';
 import { appendFile, lstat, mkdir, readdir, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { parseInmsg, parseMessageSpec, ValidationError } from '@steward/core';
 import { FailureKind } from '../node/errorKernel.js';
 import { isWithin } from '../methods/writePath.js';
@@ -152,7 +151,7 @@ export class ReadFolderWatcher {
   /** Journals the messages of a settled file, sets its bad entries aside, and removes it. */
   private async take(name: string, path: string, file: string, st: Stats): Promise<void> {
     const content = await readFile(file, 'utf8');
-    const entries = this.parse(name, content);
+    const entries = await this.parse(name, content);
     const valid: SpecSubmission[] = [];
     const rejected: FileEntry[] = [];
     const keyBase = `readfolder:${name}:${st.ino}:${Math.round(st.mtimeMs)}:${st.size}`;
@@ -190,9 +189,11 @@ export class ReadFolderWatcher {
   }
 
   /** The entries of a file, by its extension. */
-  private parse(name: string, content: string): FileEntry[] {
+  private async parse(name: string, content: string): Promise<FileEntry[]> {
     const ext = extname(name).toLowerCase();
     if (ext === '.yaml' || ext === '.yml') {
+      // Loaded at the first YAML file: the parser is a large module most nodes never need.
+      const { parseAllDocuments } = await import('yaml');
       const out: FileEntry[] = [];
       parseAllDocuments(content).forEach((doc, d) => {
         const where = `document ${d + 1}`;

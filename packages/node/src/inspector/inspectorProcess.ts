@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { processLogic, type ChildSpec } from '@steward/core';
+import { processLogic, type ChildSpec, type Process } from '@steward/core';
 import type { AnyActorRef } from 'xstate';
 import type { NodeConfig } from '../node/config.js';
 import { FailureKind } from '../node/errorKernel.js';
@@ -107,66 +107,71 @@ export interface InspectorChildOptions {
  */
 export function inspectorChild(o: InspectorChildOptions): ChildSpec {
   const startedAt = Date.now();
-  return {
-    id: 'inspector',
-    logic: processLogic<undefined>(() => {
-      const s = o.services;
-      const c = s.config;
-      const hostAndPort = c.inspect || defaultInspectHostPort;
-      let auth: InspectToken;
-      try {
-        auth = resolveInspectToken(c);
-      } catch (err) {
+  return { id: 'inspector', logic: processLogic<undefined>(() => startInspector(o, startedAt)) };
+}
+
+/**
+ * Starts the inspector process of {@link inspectorChild} (the node's tree
+ * imports this module only when `--inspect` is on, and calls this).
+ *
+ * @param startedAt - when the node started (ms since the epoch), shown as its uptime
+ */
+export function startInspector(o: InspectorChildOptions, startedAt: number): Process {
+  const s = o.services;
+  const c = s.config;
+  const hostAndPort = c.inspect || defaultInspectHostPort;
+  let auth: InspectToken;
+  try {
+    auth = resolveInspectToken(c);
+  } catch (err) {
+    s.errors.report({
+      kind: FailureKind.ActorCrashed,
+      text: `inspector not started: cannot store its token in ${inspectTokenFile(c.nodeFolder)}: ${(err as Error).message}; pass --inspectToken`,
+      error: err,
+    });
+    return { stop: () => undefined };
+  }
+  const server = new InspectorServer({ hostAndPort, token: auth.token, services: s, live: o.live, root: o.root, startedAt });
+  let stopped = false;
+  let reported = false;
+  let timer: NodeJS.Timeout | undefined;
+  const retryMs = o.retryMs ?? 30_000;
+  const attempt = async () => {
+    try {
+      await server.listen();
+      if (stopped) return void (await server.close());
+      const url = `http://${server.address}/`;
+      const open = server.address.startsWith('0.0.0.0') || server.address.startsWith('[::]');
+      if (auth.file) {
+        // The token itself never goes to the log: logs are read by more people than the node's user.
+        s.log.info(`inspector on ${url} (token required: open ${url}?token=<the token in ${auth.file}>)`, { token: 'generated' });
+      } else {
+        s.log.info(`inspector on ${url}`, { token: auth.token ? 'required' : 'none' });
+      }
+      if (!auth.token)
+        s.log.warn(
+          open
+            ? 'the inspector listens on every interface with --inspectToken none: anyone who reaches the port can read it'
+            : 'the inspector requires no token (--inspectToken none): every local user can read it (commands, nodes, errors)',
+        );
+    } catch (err) {
+      if (!reported) {
+        reported = true;
         s.errors.report({
           kind: FailureKind.ActorCrashed,
-          text: `inspector not started: cannot store its token in ${inspectTokenFile(c.nodeFolder)}: ${(err as Error).message}; pass --inspectToken`,
+          text: `inspector cannot listen on ${hostAndPort}: ${(err as Error).message}; retrying every ${retryMs / 1000}s`,
           error: err,
         });
-        return { stop: () => undefined };
       }
-      const server = new InspectorServer({ hostAndPort, token: auth.token, services: s, live: o.live, root: o.root, startedAt });
-      let stopped = false;
-      let reported = false;
-      let timer: NodeJS.Timeout | undefined;
-      const retryMs = o.retryMs ?? 30_000;
-      const attempt = async () => {
-        try {
-          await server.listen();
-          if (stopped) return void (await server.close());
-          const url = `http://${server.address}/`;
-          const open = server.address.startsWith('0.0.0.0') || server.address.startsWith('[::]');
-          if (auth.file) {
-            // The token itself never goes to the log: logs are read by more people than the node's user.
-            s.log.info(`inspector on ${url} (token required: open ${url}?token=<the token in ${auth.file}>)`, { token: 'generated' });
-          } else {
-            s.log.info(`inspector on ${url}`, { token: auth.token ? 'required' : 'none' });
-          }
-          if (!auth.token)
-            s.log.warn(
-              open
-                ? 'the inspector listens on every interface with --inspectToken none: anyone who reaches the port can read it'
-                : 'the inspector requires no token (--inspectToken none): every local user can read it (commands, nodes, errors)',
-            );
-        } catch (err) {
-          if (!reported) {
-            reported = true;
-            s.errors.report({
-              kind: FailureKind.ActorCrashed,
-              text: `inspector cannot listen on ${hostAndPort}: ${(err as Error).message}; retrying every ${retryMs / 1000}s`,
-              error: err,
-            });
-          }
-          if (!stopped) timer = setTimeout(() => void attempt(), retryMs);
-        }
-      };
-      void attempt();
-      return {
-        stop: () => {
-          stopped = true;
-          clearTimeout(timer);
-          return server.close();
-        },
-      };
-    }),
+      if (!stopped) timer = setTimeout(() => void attempt(), retryMs);
+    }
+  };
+  void attempt();
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+      return server.close();
+    },
   };
 }

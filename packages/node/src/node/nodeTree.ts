@@ -23,9 +23,7 @@ import { Publisher } from '../delivery/publisher.js';
 import { publisherGroupIds, publisherGroupOf } from '../delivery/publisherGroups.js';
 import { Subscriber } from '../execution/subscriber.js';
 import { InmsgWatcher } from '../inputs/inmsgFile.js';
-import { ReadFolderWatcher } from '../inputs/readFolder.js';
 import { StartupFolder, type StartupRun } from '../inputs/startupFolder.js';
-import { inspectorChild } from '../inspector/inspectorProcess.js';
 import type { LiveModel } from '../inspector/liveModel.js';
 import { methodHandlers } from '../methods/index.js';
 import { serveMetrics } from '../observability/metricsServer.js';
@@ -147,7 +145,17 @@ export function nodeTree(o: NodeTreeOptions): NodeTree {
       logic: processLogic<undefined>(() => serveMetrics(s.metrics, c.promHostAndPort, s.log, (f) => s.errors.report(f))),
     });
   }
-  if (c.inspect) children.push(inspectorChild({ services: s, live, root: o.root }));
+  if (c.inspect) {
+    const startedAt = Date.now();
+    // Loaded when the process starts: a node without --inspect never loads the inspector's server and pages.
+    children.push({
+      id: 'inspector',
+      logic: processLogic<undefined>(async () => {
+        const { startInspector } = await import('../inspector/inspectorProcess.js');
+        return startInspector({ services: s, live, root: o.root }, startedAt);
+      }),
+    });
+  }
   return { children, publisherLogic, policy };
 }
 
@@ -178,6 +186,8 @@ function inputs(s: NodeServices, onSocketTried: () => void): ChildSpec[] {
           {
             id: 'readFolder',
             logic: processLogic<undefined>(async ({ fail }) => {
+              // Loaded on use, with its YAML parser: most nodes have no read folder.
+              const { ReadFolderWatcher } = await import('../inputs/readFolder.js');
               const w = new ReadFolderWatcher(s, fail);
               await w.start();
               return w;

@@ -11,7 +11,7 @@ import { Journal, supervisorMachine, type EscalationError, type SupervisorEvent 
 import { Publisher } from '../delivery/publisher.js';
 import { reserveInterruptedAppends } from '../execution/interruptedAppends.js';
 import { LiveModel } from '../inspector/liveModel.js';
-import { attachStately } from '../inspector/statelyBridge.js';
+import type { attachStately as AttachStately } from '../inspector/statelyBridge.js';
 import { AuditLog } from '../observability/audit.js';
 import { createLogger, setSubjectResolver, type LogFormat, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
@@ -128,7 +128,9 @@ export class StewardNode {
     });
     s.onNewMessages = (subjects) => startPublishers(this.root, tree.publisherLogic, subjects, true);
 
-    const root = this.createRoot(tree);
+    // The bridge to Stately's inspector is loaded only when asked for.
+    const stately = c.inspectStately ? await import('../inspector/statelyBridge.js') : undefined;
+    const root = this.createRoot(tree, stately?.attachStately);
     // An unobserved actor error would crash Node: the root is always observed.
     root.subscribe({ error: (err) => void this.escalate(err as EscalationError) });
     broker.start();
@@ -179,12 +181,13 @@ export class StewardNode {
   }
 
   /** Creates the root supervisor of `tree` (not started), and the process table the REQOpProcess* methods use. */
-  private createRoot(tree: NodeTree): RootActor {
+  private createRoot(tree: NodeTree, attachStately?: typeof AttachStately): RootActor {
     const c = this.config;
     const s = this.services!;
-    const stately = c.inspectStately
-      ? attachStately({ target: c.inspectStately, root: () => this.root, events: s.events, log: this.log, exited: this.exited })
-      : undefined;
+    const stately =
+      c.inspectStately && attachStately
+        ? attachStately({ target: c.inspectStately, root: () => this.root, events: s.events, log: this.log, exited: this.exited })
+        : undefined;
     const root = createActor(supervisorMachine, {
       input: { name: 'root', children: tree.children, ...tree.policy, onEscalate: (err: EscalationError) => void this.escalate(err) },
       ...(stately ? { inspect: stately.inspect } : {}),

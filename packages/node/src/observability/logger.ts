@@ -1,6 +1,6 @@
 /**
- * The node's logger (winston): one line per event, with the message id,
- * subject and node as fields wherever a line is about a message.
+ * The node's logger: one line per event, with the message id, subject and
+ * node as fields wherever a line is about a message.
  *
  * Two formats:
  * - `text`, for people: `<ISO time> LEVEL message key=value ...`
@@ -10,11 +10,29 @@
  * `auto` picks `text` when stdout is a terminal and `json` otherwise. The
  * message text is the same in both formats, so a phrase searched in a text
  * log (`node ship1 ready`) is found as a substring of the JSON line too.
+ *
+ * Lines are formatted and written synchronously, in the order they are
+ * logged. (The node used winston before: its stream pipeline, formats and
+ * their dependencies took ~30 ms and several MB of every node's start; the
+ * {@link Logger} interface is the part of winston's the runtime uses, so a
+ * winston logger can still be passed in.)
  */
-import winston from 'winston';
+
+/** Log levels, most severe first: a logger writes the lines at its level and above. */
+const levels = { error: 0, warn: 1, info: 2, http: 3, verbose: 4, debug: 5, silly: 6 } as const;
+
+/** Logs `message` with the fields of `meta`. */
+export type LogMethod = (message: string, meta?: Record<string, unknown>) => unknown;
 
 /** The logger type used across the runtime. */
-export type Logger = winston.Logger;
+export interface Logger {
+  error: LogMethod;
+  warn: LogMethod;
+  info: LogMethod;
+  debug: LogMethod;
+  /** Logs at `level` (`error`, `warn`, `info`, `debug`). */
+  log(level: string, message: string, meta?: Record<string, unknown>): unknown;
+}
 
 /** How log lines are written. */
 export const LogFormat = { Text: 'text', Json: 'json', Auto: 'auto' } as const;
@@ -94,9 +112,11 @@ function safeJson(value: unknown): string {
 export function createLogger(opts: LoggerOptions): Logger {
   const slot: { fn?: SubjectResolver } = {};
   const format = resolveLogFormat(opts.format, opts.isTTY);
+  const threshold = levels[(opts.level ?? 'info') as keyof typeof levels] ?? levels.info;
+  const out = opts.stream ?? process.stdout;
 
   // A line about a message names its subject even where the caller knew only the id.
-  const addSubject = winston.format((info) => {
+  const addSubject = (info: Record<string, unknown>): void => {
     const id = info.id;
     if (typeof id === 'string' && id !== '' && info.subject === undefined && slot.fn) {
       try {
@@ -106,35 +126,37 @@ export function createLogger(opts: LoggerOptions): Logger {
         // a lookup that fails leaves the line as it was
       }
     }
-    return info;
-  });
+  };
 
-  const text = winston.format.printf((info) => {
+  const text = (info: Record<string, unknown>): string => {
     const fields = fieldsOf(info);
     // One process is one node, so the node is named only where a line is about a message.
     if (fields.some(([k]) => k === 'id' || k === 'subject')) fields.push(['node', info.node]);
     const rest = fields.map(([k, v]) => `${k}=${textValue(v)}`).join(' ');
     return `${String(info.timestamp)} ${String(info.level).toUpperCase().padEnd(5)} ${String(info.message)}${rest ? ' ' + rest : ''}`;
-  });
+  };
 
-  const json = winston.format.printf((info) =>
-    safeJson({ time: info.timestamp, level: info.level, node: info.node, message: info.message, ...Object.fromEntries(fieldsOf(info)) }),
-  );
+  const json = (info: Record<string, unknown>): string =>
+    safeJson({ time: info.timestamp, level: info.level, node: info.node, message: info.message, ...Object.fromEntries(fieldsOf(info)) });
 
-  const transport = opts.stream
-    ? new winston.transports.Stream({ stream: opts.stream })
-    : new winston.transports.Console({ stderrLevels: [] });
-  const logger = winston.createLogger({
-    level: opts.level ?? 'info',
-    defaultMeta: { node: opts.node },
-    format: winston.format.combine(
-      winston.format.timestamp(),
-      winston.format.errors({ stack: false }),
-      addSubject(),
-      format === 'json' ? json : text,
-    ),
-    transports: [transport],
-  });
+  const log = (level: string, message: unknown, meta?: Record<string, unknown>): void => {
+    if ((levels[level as keyof typeof levels] ?? levels.info) > threshold) return;
+    // As winston did: the meta's fields follow the default ones, a meta message is appended to the line's.
+    const info: Record<string, unknown> = { node: opts.node, ...meta, level, message };
+    if (meta && typeof meta.message === 'string' && meta.message !== '') info.message = `${String(message)} ${meta.message}`;
+    if (info.message instanceof Error) info.message = info.message.message;
+    info.timestamp = new Date().toISOString();
+    addSubject(info);
+    out.write(`${format === 'json' ? json(info) : text(info)}\n`);
+  };
+
+  const logger: Logger = {
+    error: (m, meta) => log('error', m, meta),
+    warn: (m, meta) => log('warn', m, meta),
+    info: (m, meta) => log('info', m, meta),
+    debug: (m, meta) => log('debug', m, meta),
+    log: (level, m, meta) => log(level, m, meta),
+  };
   resolvers.set(logger, slot);
   return logger;
 }

@@ -84,10 +84,12 @@ export class Metrics {
   /** Values read when Prometheus scrapes, set by `bindMetricSources`; a gauge without one keeps what was set. */
   readonly sampled: { inflight?: () => number; brokerConnected?: () => boolean } = {};
   private server?: Server;
+  private processMetrics = false;
 
   constructor(node: string) {
     this.registry.setDefaultLabels({ node });
-    client.collectDefaultMetrics({ register: this.registry });
+    // The process metrics (CPU, memory, GC, event loop lag) are collected from the first listen() on: only the
+    // endpoint reads them, and the event loop lag monitor wakes the process every 10 ms, also on a node without one.
     const registers = [this.registry];
     const counter = (name: string, help: string, labelNames: string[] = []) => new client.Counter({ name, help, labelNames, registers });
 
@@ -204,6 +206,10 @@ export class Metrics {
    * resolves once listening, rejects when the address cannot be bound.
    */
   listen(hostAndPort: string): Promise<void> {
+    if (!this.processMetrics) {
+      client.collectDefaultMetrics({ register: this.registry });
+      this.processMetrics = true;
+    }
     const i = hostAndPort.lastIndexOf(':');
     const host = hostAndPort.slice(0, i) || '0.0.0.0';
     const port = Number(hostAndPort.slice(i + 1));
