@@ -24,6 +24,7 @@ import {
   encodeFrame,
   isFrame,
   MESSAGE_FRAME_TAG,
+  parseAckFrame,
   parseMessageFrame,
   privateKeyFromPem,
   splitFrame,
@@ -169,12 +170,14 @@ describe('attacks on frames', { timeout: 400_000 }, () => {
 
   it('a frame that claims to come from central, unsigned or signed with another key, is refused whole', async () => {
     const file = join(dir, `pwned-by-forged-frame-${tag}`);
+    // CLICommandRequest, not the CLICommand of the test above: refusals are reported once per sender, method and
+    // code in a 10 s window (later ones summed), and this test reads the frame's own report.
     const messages = [1, 2].map((n) =>
       message({
         fromNode: centralName,
         toNode: ship1Name,
-        method: 'CLICommand',
-        commandOrEvent: 'CommandACK',
+        method: 'CLICommandRequest',
+        commandOrEvent: 'EventACK',
         data: ['bash', '-c', `echo ${n} >> ${file}`],
       }),
     );
@@ -183,15 +186,15 @@ describe('attacks on frames', { timeout: 400_000 }, () => {
       [undefined, 'unsigned'],
       [stranger, 'badSignature'],
     ] as const) {
-      const sub = nc.subscribe(`_INBOX.frames-${tag}-${code}`, { max: 2 });
+      // Answered as a sender of frames is: every refusal in one ACK frame, on the frame's reply subject.
+      const replySubject = `_INBOX.frames${tag}${code}.frame.${messages[0]!.id as string}`;
+      const sub = nc.subscribe(replySubject, { max: 1 });
       const answers = (async () => {
         const got: Ack[] = [];
-        for await (const m of sub) got.push(JSON.parse(m.string()) as Ack);
+        for await (const m of sub) got.push(...(parseAckFrame(splitFrame(m.data, ACK_FRAME_TAG)).acks as unknown as Ack[]));
         return got;
       })();
-      nc.publish(`${ship1Name}.CommandACK.CLICommand`, messageFrame(centralName, ship1Name, messages, key), {
-        reply: `_INBOX.frames-${tag}-${code}`,
-      });
+      nc.publish(`${ship1Name}.EventACK.CLICommandRequest`, messageFrame(centralName, ship1Name, messages, key), { reply: replySubject });
       const got = await answers;
       assert.deepEqual(
         got.map((a) => a.status),
@@ -200,10 +203,48 @@ describe('attacks on frames', { timeout: 400_000 }, () => {
       );
       await waitFor(() => new RegExp(`refused a frame of 2 message\\(s\\) from ${centralName}.*${code}`).test(ship1.log()), {
         timeoutMs: 30_000,
-        message: `the ${code} frame reported at ship1`,
+        message: () =>
+          `the ${code} frame reported at ship1; its log ends:\n${ship1
+            .log()
+            .split('\n')
+            .filter((l) => /refused/.test(l))
+            .join('\n')}`,
       });
     }
     assert.equal(existsSync(file), false, 'nothing of either frame ran');
+
+    // No amplification: a forged frame of many messages, answered anywhere but on a frame's reply
+    // subject, gets one answer, not one per message. A payload that is not JSON, sent after it on
+    // the same connection, is answered after it: the answers before that one are the frame's.
+    const many = Array.from({ length: 50 }, (_, n) =>
+      message({
+        fromNode: centralName,
+        toNode: ship1Name,
+        method: 'CLICommandRequest',
+        commandOrEvent: 'EventACK',
+        data: ['true', String(n)],
+      }),
+    );
+    const plain = `_INBOX.frames${tag}plain`;
+    const sub = nc.subscribe(plain, { timeout: 60_000 });
+    const answers = (async () => {
+      const got: Ack[] = [];
+      for await (const m of sub) {
+        const ack = JSON.parse(m.string()) as Ack;
+        if (ack.id === '') break;
+        got.push(ack);
+      }
+      return got;
+    })();
+    nc.publish(`${ship1Name}.EventACK.CLICommandRequest`, messageFrame(centralName, ship1Name, many, stranger), { reply: plain });
+    nc.publish(`${ship1Name}.EventACK.CLICommandRequest`, 'not json', { reply: plain });
+    const got = await answers;
+    sub.unsubscribe();
+    assert.deepEqual(
+      got.map((a) => a.status),
+      ['rejected'],
+      'one answer for the frame of 50',
+    );
   });
 
   it("a forged ACK frame is ignored, and ship1's own ACK frame still counts", async () => {

@@ -391,13 +391,18 @@ export class Subscriber {
         s.metrics.refused.inc({ code: refusal.code }, messages.length);
         s.errors.report({
           kind: FailureKind.Rejected,
+          code: refusal.code,
           text: `refused a frame of ${messages.length} message(s) from ${parsed.fromNode} on ${msg.subject}: ${refusal.code}: ${refusal.reason}`,
           subject: msg.subject,
           peer: parsed.fromNode,
         });
+        // A frame's sender gets every refusal in one ACK frame; any other reply subject gets one answer, so a
+        // forged frame never makes this node send more NATS messages than it received.
+        const answered = msg.reply && isFrameReplySubject(msg.reply) ? messages : messages.slice(0, 1);
         for (const m of messages) {
           const id = typeof m.id === 'string' ? m.id : '';
-          if (msg.reply) this.respond(msg.reply, { id, node: s.config.node, status: ResultStatus.Rejected, error: refusal.reason });
+          if (msg.reply && answered.includes(m))
+            this.respond(msg.reply, { id, node: s.config.node, status: ResultStatus.Rejected, error: refusal.reason });
           if (id) this.settledWithoutJournal(id);
         }
         return;
@@ -405,6 +410,7 @@ export class Subscriber {
     } catch (err) {
       s.errors.report({
         kind: FailureKind.BadInput,
+        code: 'invalid',
         text: `refused a frame on ${msg.subject}: ${(err as Error).message}`,
         subject: msg.subject,
       });
