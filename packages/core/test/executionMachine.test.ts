@@ -97,4 +97,22 @@ describe('execution machine', () => {
     assert.equal(replies[0]?.status, 'succeeded');
     assert.deepEqual(errors, [lost]);
   });
+
+  it('stopMethod aborts a method still under way: stopping the actor alone runs no exit action', async () => {
+    let aborted = false;
+    const actions = executionWith({
+      method: (_id, signal) =>
+        new Promise<MethodOutcome>(() => {
+          signal.addEventListener('abort', () => (aborted = true));
+        }),
+      reply: async () => {},
+    });
+    const actor = createActor(executionMachine.provide({ actions }), { input: { id: 'x', methodTimeoutMs: 60_000 } });
+    actor.start();
+    assert.equal(actor.getSnapshot().value, 'running');
+    actor.stop();
+    assert.equal(aborted, false, "XState's stop runs no exit action: the owner must stop the method itself");
+    actions.stopMethod({ self: actor });
+    assert.equal(aborted, true);
+  });
 });

@@ -63,18 +63,19 @@ export class ExecutionRunner {
     this.s = opts.services;
   }
 
-  /** The execution machine with this subscriber's actions; built once, shared by every execution. */
-  private readonly logic = executionMachine.provide({
-    actions: executionWith({
-      method: (id, signal) => this.runMethod(id, signal),
-      reply: async (input) => {
-        const run = this.runs.get(input.id);
-        // Stopped by methodTimeout or a cancel: what the method reported before the kill.
-        const stopped = (input.status === 'timedOut' || input.status === 'cancelled') && input.output === '' && run?.partial;
-        if (run) await this.opts.finish(run.m, run.subject, stopped ? { ...input, output: run.partial } : input);
-      },
-    }),
+  /** The execution machine's actions for this subscriber (see executionWith). */
+  private readonly actions = executionWith({
+    method: (id, signal) => this.runMethod(id, signal),
+    reply: async (input) => {
+      const run = this.runs.get(input.id);
+      // Stopped by methodTimeout or a cancel: what the method reported before the kill.
+      const stopped = (input.status === 'timedOut' || input.status === 'cancelled') && input.output === '' && run?.partial;
+      if (run) await this.opts.finish(run.m, run.subject, stopped ? { ...input, output: run.partial } : input);
+    },
   });
+
+  /** The execution machine with this subscriber's actions; built once, shared by every execution. */
+  private readonly logic = executionMachine.provide({ actions: this.actions });
 
   /** Runs a group of items taken from a lane: one alone, or a row as one batch. Never rejects. */
   run(group: LaneItem[]): Promise<void> {
@@ -106,6 +107,9 @@ export class ExecutionRunner {
       });
     }
     // (An idempotent method without progress stays "received" until it ends: run again after a crash, same result.)
+    // Stopped while its mark was written (its subscriber stopped or restarted): no effect now. The journal says
+    // running, so a restart reports it interrupted instead of running it.
+    if (signal.aborted) throw new Error('stopped before it ran');
     const onOutput = (chunk: string): void => {
       run.partial += chunk;
     };
@@ -175,6 +179,8 @@ export class ExecutionRunner {
         resolve();
       };
       pending.stop = () => {
+        // Stopping an actor runs no exit action: the method still under way is stopped here (its process tree killed).
+        this.actions.stopMethod({ self: actor });
         actor.stop();
         done();
       };
