@@ -266,7 +266,7 @@ export const configSchema = {
   }),
   orderedWindow: num({
     section: 'node',
-    default: 256,
+    default: 64,
     help: 'messages in flight at once on an ordered subject (1 = stop-and-wait)',
     doc: "Messages in flight at once on an ordered subject (pipelined delivery; the receiver still runs them one at a time, in order). `1` is the original steward's stop-and-wait ([Order](../concepts/delivery.md#order)).",
     checks: [wholeAtLeast(1)],
