@@ -42,6 +42,7 @@ import {
   type NatsServerHandle,
   type NodeHandle,
 } from './helpers/index.js';
+import { adoptedKeySet, approveKey, keysOf } from './helpers/keys.js';
 
 after(cleanupHarness);
 
@@ -70,22 +71,9 @@ describe('attacks on frames', { timeout: 400_000 }, () => {
   const checks = ['--enableSignatureCheck', '--enableAclCheck'];
   const common = ['--centralNodeName', centralName, ...checks, '--sayHelloInterval', '1', '--keysPushInterval', '1'];
 
-  const keys = (...args: string[]) =>
-    execFileSync(process.execPath, [stewardBin, 'keys', ...args, '--nodeFolder', central.folder], { encoding: 'utf8' });
-  const approve = (node: string) => {
-    const line = keys('list')
-      .split('\n')
-      .find((l) => l.includes(node));
-    const fingerprint = /SHA256:[A-Za-z0-9+/=_-]+/.exec(line ?? '')?.[0];
-    return keys('allow', node, ...(fingerprint ? [fingerprint] : []));
-  };
-  const adopted = (n: NodeHandle) => {
-    const lines = n
-      .log()
-      .split('\n')
-      .filter((l) => l.includes('adopted key set version'));
-    return lines.length ? (lines[lines.length - 1]!.split('trusted=')[1] ?? '') : '';
-  };
+  const keys = (...args: string[]) => keysOf(central.folder, ...args);
+  const approve = (node: string) => approveKey(central.folder, node);
+  const adopted = adoptedKeySet;
   const ship2Key = (): KeyObject => privateKeyFromPem(readFileSync(join(ship2.folder, 'state', 'keys', 'node.key'), 'utf8'));
 
   /** A message as it travels in a frame (no signature, no expiresAt: the frame's). */

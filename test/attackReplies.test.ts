@@ -27,6 +27,7 @@ import {
   type NodeHandle,
   runSteward as steward,
 } from './helpers/index.js';
+import { adoptedKeySet, approveKey, keysOf } from './helpers/keys.js';
 
 after(cleanupHarness);
 
@@ -54,24 +55,9 @@ describe('attacks on replies and ACKs', { timeout: 400_000 }, () => {
   const checks = ['--enableSignatureCheck', '--enableAclCheck'];
   const common = ['--centralNodeName', centralName, ...checks, '--sayHelloInterval', '1', '--keysPushInterval', '1'];
 
-  const keys = (...args: string[]) =>
-    execFileSync(process.execPath, [stewardBin, 'keys', ...args, '--nodeFolder', central.folder], { encoding: 'utf8' });
-  /** Approves `node`'s pending key the way an operator does: with the fingerprint `keys list` shows, when it shows one. */
-  const approve = (node: string) => {
-    const line = keys('list')
-      .split('\n')
-      .find((l) => l.includes(node));
-    const fingerprint = /SHA256:[A-Za-z0-9+/=_-]+/.exec(line ?? '')?.[0];
-    return keys('allow', node, ...(fingerprint ? [fingerprint] : []));
-  };
-  /** The trusted list of the last key set a node adopted. */
-  const adopted = (n: NodeHandle) => {
-    const lines = n
-      .log()
-      .split('\n')
-      .filter((l) => l.includes('adopted key set version'));
-    return lines.length ? (lines[lines.length - 1]!.split('trusted=')[1] ?? '') : '';
-  };
+  const keys = (...args: string[]) => keysOf(central.folder, ...args);
+  const approve = (node: string) => approveKey(central.folder, node);
+  const adopted = adoptedKeySet;
   /** A message signed with ship2's own approved key: what a broken-into ship2 can make. */
   const fromShip2 = (fields: Record<string, unknown>): string =>
     signedJson(

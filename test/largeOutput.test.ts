@@ -22,13 +22,13 @@ import {
   makeTempDir,
   startNatsServer,
   startNode,
-  stewardBin,
   waitFor,
   type NatsServerHandle,
   type NodeHandle,
   runSteward as steward,
   type CliRun,
 } from './helpers/index.js';
+import { adoptedKeySet, approveKey, keysOf } from './helpers/keys.js';
 
 after(cleanupHarness);
 
@@ -59,23 +59,9 @@ describe('large outputs: compressed on the wire, whole at the sender', { timeout
   let nc: NatsConnection;
   const captured: Msg[] = [];
 
-  const keys = (...args: string[]) =>
-    execFileSync(process.execPath, [stewardBin, 'keys', ...args, '--nodeFolder', central.folder], { encoding: 'utf8' });
-  /** Approves `node`'s pending key as an operator does: with the fingerprint `keys list` shows, when it shows one. */
-  const approve = (node: string) => {
-    const line = keys('list')
-      .split('\n')
-      .find((l) => l.includes(node));
-    const fingerprint = /SHA256:[A-Za-z0-9+/=_-]+/.exec(line ?? '')?.[0];
-    return keys('allow', node, ...(fingerprint ? [fingerprint] : []));
-  };
-  const adopted = (n: NodeHandle) => {
-    const lines = n
-      .log()
-      .split('\n')
-      .filter((l) => l.includes('adopted key set version'));
-    return lines.length ? (lines[lines.length - 1]!.split('trusted=')[1] ?? '') : '';
-  };
+  const keys = (...args: string[]) => keysOf(central.folder, ...args);
+  const approve = (node: string) => approveKey(central.folder, node);
+  const adopted = adoptedKeySet;
 
   before(async () => {
     server = await startNatsServer();
