@@ -33,6 +33,43 @@ export type FrameTag = typeof MESSAGE_FRAME_TAG | typeof ACK_FRAME_TAG;
 /** Most messages (or ACKs) one frame may carry; a larger one is refused whole. */
 export const MAX_FRAME_ENTRIES = 4096;
 
+/**
+ * Splits `items` into the frames they travel in, in order: runs of at most
+ * `maxEntries` whose `sizeOf` sum stays within `maxBytes`. An item for which
+ * `alone` holds is a run of its own, and ends the run before it, so nothing
+ * overtakes what was handed over before it.
+ */
+export function frameRuns<T>(
+  items: readonly T[],
+  sizeOf: (item: T) => number,
+  maxBytes: number,
+  maxEntries: number = MAX_FRAME_ENTRIES,
+  alone: (item: T) => boolean = () => false,
+): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (alone(item)) {
+      if (run.length > 0) runs.push(run);
+      runs.push([item]);
+      run = [];
+      bytes = 0;
+      continue;
+    }
+    if (run.length > 0 && (bytes + size > maxBytes || run.length >= maxEntries)) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(item);
+    bytes += size;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
 /** A frame as it arrived: its JSON text (parsed later), the exact bytes signed, and the signature. */
 export interface RawFrame {
   tag: FrameTag;

@@ -135,6 +135,7 @@ export {
   MAX_FRAME_ENTRIES,
   MESSAGE_FRAME_TAG,
   encodeFrame,
+  frameRuns,
   frameSignatureValid,
   isFrame,
   parseAckFrame,

@@ -13,6 +13,8 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import {
   ACK_FRAME_TAG,
   encodeAck,
+  encodeFrame,
+  frameRuns,
   isFrame,
   MESSAGE_FRAME_TAG,
   parseMessageFrame,
@@ -42,7 +44,7 @@ import { cancelledCounter } from '../delivery/withdrawals.js';
 import { ackInChunks, holdUntilChunks, tooBigForBroker, wholeOfMessage } from './chunks.js';
 import { fitOutput, followUpOf, followUpQueued } from './followUps.js';
 import { HeldMessages } from './heldMessages.js';
-import { arrivalOf, parseInbound, verifyInbound, type Arrival } from './inboundMessage.js';
+import { arrivalOf, maxPayloadBytes, parseInbound, verifyInbound, type Arrival } from './inboundMessage.js';
 import { isFrameReplySubject } from '../transport/ackInbox.js';
 import { resumedAppends } from './interruptedAppends.js';
 import { Lanes, type LaneItem } from './lanes.js';
@@ -379,7 +381,7 @@ export class Subscriber {
     let messages: Record<string, unknown>[];
     let frame: { fromNode: string; expiresAt: number };
     try {
-      const limit = s.config.maxPayloadBytes ?? 8 * 1024 * 1024;
+      const limit = s.config.maxPayloadBytes ?? maxPayloadBytes;
       if (msg.data.length > limit) throw new Error(`frame larger than ${limit} bytes`);
       const raw = splitFrame(msg.data, MESSAGE_FRAME_TAG);
       const parsed = parseMessageFrame(raw);
@@ -500,26 +502,14 @@ export class Subscriber {
     const batches = this.ackFrames;
     this.ackFrames = new Map();
     const limit = (this.nc?.info?.max_payload ?? 1024 * 1024) - 4096;
-    for (const [replyTo, acks] of batches) {
-      let part: string[] = [];
-      let bytes = 0;
-      for (const ack of acks) {
-        if (part.length > 0 && bytes + ack.length > limit) {
-          this.publishAckFrame(replyTo, part);
-          part = [];
-          bytes = 0;
-        }
-        part.push(ack);
-        bytes += ack.length + 1;
-      }
-      if (part.length > 0) this.publishAckFrame(replyTo, part);
-    }
+    for (const [replyTo, acks] of batches)
+      for (const run of frameRuns(acks, (a) => a.length + 1, limit)) this.publishAckFrame(replyTo, run);
   }
 
   private publishAckFrame(replyTo: string, acks: string[]): void {
     try {
       const json = `{"node":${JSON.stringify(this.s.config.node)},"acks":[${acks.join(',')}]}`;
-      const body = this.opts.security ? this.opts.security.frame(ACK_FRAME_TAG, json) : Buffer.from(`${ACK_FRAME_TAG} - ${json}`, 'utf8');
+      const body = encodeFrame(ACK_FRAME_TAG, json, this.opts.security?.keys.privateKey);
       this.nc?.publish(replyTo, body);
     } catch (err) {
       this.s.log.warn(`could not send an ACK frame: ${(err as Error).message}`, { acks: acks.length });

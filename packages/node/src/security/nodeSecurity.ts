@@ -6,7 +6,6 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   ackSignatureValid,
-  encodeFrame,
   frameSignatureValid,
   keyFingerprint,
   methodInfo,
@@ -14,7 +13,6 @@ import {
   signAck,
   signedJson,
   verifyMessage,
-  type FrameTag,
   type RawFrame,
   type WireAck,
   type WireMessage,
@@ -100,11 +98,6 @@ export class NodeSecurity {
   /** The `expiresAt` a message (or a frame of them) sent now carries: now + the maximum message age. */
   expiresAtNow(): number {
     return Date.now() + this.c.messageMaxAge * 1000;
-  }
-
-  /** The wire bytes of a frame (see core frame.ts) with JSON text `json`, signed with this node's key. */
-  frame(tag: FrameTag, json: string): Buffer {
-    return encodeFrame(tag, json, this.keys.privateKey);
   }
 
   /**

@@ -9,7 +9,7 @@
  * socket write are paid per frame, not per message.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { MESSAGE_FRAME_TAG, type WireMessage } from '@steward/core';
+import { encodeFrame, frameRuns, MESSAGE_FRAME_TAG, type WireMessage } from '@steward/core';
 import type { NodeSecurity } from '../security/nodeSecurity.js';
 import type { AckInbox } from './ackInbox.js';
 
@@ -82,29 +82,22 @@ export class FrameWriter {
       nc.publish(this.subject, this.single(message), { reply: this.acks.replySubject(id) });
       return;
     }
-    let frame: { p: Pending; json: string }[] = [];
-    let bytes = 0;
-    for (const p of all) {
-      const json = JSON.stringify(p.message);
-      if (json.length > aloneBytes) {
-        nc.publish(this.subject, this.single(p.message), { reply: this.acks.replySubject(p.id) });
-        continue;
-      }
-      if (frame.length > 0 && (bytes + json.length > frameBytes || frame.length >= frameMessages)) {
-        this.publishFrame(nc, frame);
-        frame = [];
-        bytes = 0;
-      }
-      frame.push({ p, json });
-      bytes += json.length + 1;
-    }
-    if (frame.length > 0) this.publishFrame(nc, frame);
+    const entries = all.map((p) => ({ p, json: JSON.stringify(p.message) }));
+    // A large message goes alone, in its place in the order.
+    const runs = frameRuns(
+      entries,
+      (e) => e.json.length + 1,
+      frameBytes,
+      frameMessages,
+      (e) => e.json.length > aloneBytes,
+    );
+    for (const run of runs) this.publishFrame(nc, run);
   }
 
   private publishFrame(nc: NatsConnection, frame: { p: Pending; json: string }[]): void {
     const first = frame[0]!.p;
     if (frame.length === 1) {
-      // Alone after all (the others were too large): as it always travelled.
+      // Alone (large, or the only one of its run): as it always travelled.
       nc.publish(this.subject, this.single(first.message), { reply: this.acks.replySubject(first.id) });
       return;
     }
@@ -112,11 +105,7 @@ export class FrameWriter {
     const json =
       `{"fromNode":${JSON.stringify(this.fromNode)},"toNode":${JSON.stringify(this.toNode)},"expiresAt":${expiresAt},` +
       `"messages":[${frame.map((f) => f.json).join(',')}]}`;
-    const body = this.security ? this.security.frame(MESSAGE_FRAME_TAG, json) : encodeUnsigned(json);
+    const body = encodeFrame(MESSAGE_FRAME_TAG, json, this.security?.keys.privateKey);
     nc.publish(this.subject, body, { reply: this.acks.frameReplySubject(first.id) });
   }
-}
-
-function encodeUnsigned(json: string): Buffer {
-  return Buffer.from(`${MESSAGE_FRAME_TAG} - ${json}`, 'utf8');
 }
