@@ -9,29 +9,11 @@ import type { AckReply } from '../src/ack.js';
 import { deliveryMachine, type DeliveryInput, publishWith } from '../src/deliveryMachine.js';
 import { executionMachine, executionWith, type ExecutionResult, type MethodOutcome } from '../src/executionMachine.js';
 import { Journal } from '../src/journal.js';
+import { silentDelivery } from './silentDelivery.js';
 import { runUntil, TestClock } from './testClock.js';
 
-/** A delivery whose receiver never answers (every publish succeeds, no ACK). */
-function silent(input: Partial<DeliveryInput> = {}) {
-  const clock = new TestClock();
-  const attempts: number[] = [];
-  const logic = deliveryMachine.provide({
-    actions: publishWith(async (p) => {
-      attempts.push(p.attempt);
-    }),
-  });
-  const actor = createActor(logic, {
-    input: { id: 'm1', wantsAck: true, ackTimeoutMs: 30, retries: -1, retryWaitMs: 1000, errorBackoffMs: 20, ...input },
-    clock,
-  });
-  actor.start();
-  const state = () => {
-    const v = actor.getSnapshot().value;
-    return typeof v === 'string' ? v : Object.keys(v)[0]!;
-  };
-  const until = (what: string, cond: () => boolean) => runUntil(clock, cond, what);
-  return { actor, clock, attempts, state, until };
-}
+/** A delivery whose receiver never answers (every publish succeeds, no ACK), retrying a second after each timeout. */
+const silent = (input: Partial<DeliveryInput> = {}) => silentDelivery({ retryWaitMs: 1000, ...input });
 
 const cancelledAck: AckReply = { id: 'm1', node: 'ship', status: 'cancelled', error: 'cancelled by central' };
 

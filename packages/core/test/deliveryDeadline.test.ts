@@ -2,31 +2,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createActor } from 'xstate';
-import { deliveryMachine, type DeliveryInput, publishWith } from '../src/deliveryMachine.js';
+import { deliveryMachine, publishWith } from '../src/deliveryMachine.js';
 import { parseMessageSpec, parseWireMessage, toWireMessage } from '../src/message.js';
-import { runUntil, TestClock } from './testClock.js';
+import { silentDelivery } from './silentDelivery.js';
+import { TestClock } from './testClock.js';
 
 /** A delivery whose receiver never answers (every publish succeeds, no ACK). */
-function silent(input: Partial<DeliveryInput> = {}) {
-  const clock = new TestClock();
-  const attempts: number[] = [];
-  const logic = deliveryMachine.provide({
-    actions: publishWith(async (p) => {
-      attempts.push(p.attempt);
-    }),
-  });
-  const actor = createActor(logic, {
-    input: { id: 'm1', wantsAck: true, ackTimeoutMs: 30, retries: -1, retryWaitMs: 0, errorBackoffMs: 20, ...input },
-    clock,
-  });
-  actor.start();
-  const state = () => {
-    const v = actor.getSnapshot().value;
-    return typeof v === 'string' ? v : Object.keys(v)[0]!;
-  };
-  const until = (what: string, cond: () => boolean) => runUntil(clock, cond, what);
-  return { actor, clock, attempts, state, until };
-}
+const silent = silentDelivery;
 
 describe('delivery machine: deadline', () => {
   it('a queued message whose deadline passed expires without a send', () => {
