@@ -14,6 +14,7 @@ export {
   expandTargets,
   LOCAL_NODE,
   subjectOf,
+  flatString,
   parseSubject,
   type MessageSpec,
   type WireMessage,

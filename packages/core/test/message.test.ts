@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ValidationError } from '../src/errors.js';
 import { parseInmsg } from '../src/inmsgParser.js';
-import { parseMessageSpec, parseWireMessage, subjectOf, toWireMessage } from '../src/message.js';
+import { flatString, parseMessageSpec, parseWireMessage, subjectOf, toWireMessage } from '../src/message.js';
 
 const examples = new URL('../../../examples/', import.meta.url);
 
@@ -68,5 +68,24 @@ describe('message validation', () => {
       () => parseWireMessage({ ...spec }),
       (e: Error) => e instanceof ValidationError && /id/.test(e.message) && /fromNode/.test(e.message),
     );
+  });
+
+  it('writes the spec fields first, in their order, then the node fields, the given timeout and retries where the spec had them', () => {
+    const { spec } = parseMessageSpec({ toNode: 'ship1', method: 'CLICommand', data: ['true'], retries: 4, timeout: 3, ttl: 60 });
+    const wire = toWireMessage(spec, { fromNode: 'central', id: 'id-1', now: 5 }, { timeout: 10, retries: 1, methodTimeout: 10 });
+    // The wire JSON is journaled and signed, so its key order is part of what a node writes.
+    assert.equal(
+      JSON.stringify(wire),
+      '{"toNode":"ship1","method":"CLICommand","commandOrEvent":"CommandACK","data":["true"],"timeout":3,"retries":4,"ttl":60,' +
+        '"id":"id-1","fromNode":"central","createdAt":5,"methodTimeout":10,"deadline":60005}',
+    );
+    assert.equal(Object.getPrototypeOf(wire), Object.prototype);
+  });
+
+  it('makes an id and a subject one flat string without changing them', () => {
+    const pieces = ['a', 'b', 'c'].map((p) => p.repeat(20));
+    const built = pieces[0]! + '.' + pieces[1]! + '.' + pieces[2]!;
+    assert.equal(flatString(built), built);
+    assert.equal(subjectOf({ toNode: 'ship1', commandOrEvent: 'CommandACK', method: 'CLICommand' }), 'ship1.CommandACK.CLICommand');
   });
 });

@@ -6,10 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import {
   expandTargets,
+  flatString,
   subjectOf,
   toWireMessage,
   type Journal,
   type MessageSpec,
+  type OutboxSubmission,
   type SubmitResult,
   type WireMessage,
 } from '@steward/core';
@@ -71,7 +73,8 @@ export class NodeServices {
   toWire(spec: MessageSpec): WireMessage {
     return toWireMessage(
       spec,
-      { fromNode: this.config.node, id: randomUUID(), now: Date.now() },
+      // Flat: an id is held for as long as its message is open (see flatString).
+      { fromNode: this.config.node, id: flatString(randomUUID()), now: Date.now() },
       {
         timeout: this.config.defaultMessageTimeout,
         retries: this.config.defaultMessageRetries,
@@ -87,26 +90,27 @@ export class NodeServices {
   async submit(items: SpecSubmission[]): Promise<FanOutResult[]> {
     if (items.length === 0) return [];
     // Fan-out (toNodes) and "local" are resolved here, so every input has them.
-    const groups = items.map((i) =>
-      expandTargets(i.spec, this.config.node).map((spec, _k, all) => ({
+    // Kept lean: a large submission's objects live until it is durable, and what lives that long is promoted to
+    // V8's old generation, which is what a backlog's peak memory is made of.
+    const groups: SpecSubmission[][] = items.map((i) => {
+      const specs = expandTargets(i.spec, this.config.node);
+      if (specs.length === 1) return specs[0] === i.spec ? [i] : [{ ...i, spec: specs[0]! }];
+      return specs.map((spec) => ({
         ...i,
         spec,
-        sourceKey: i.sourceKey === undefined || all.length === 1 ? i.sourceKey : `${i.sourceKey}:${spec.toNode}`,
-      })),
-    );
-    const wires = groups.flat().map((i) => ({
-      message: this.toWire(i.spec),
-      subject: subjectOf(i.spec),
-      sourceKey: i.sourceKey,
-      source: i.source,
-    }));
-    const results = await this.journal.submit(
-      wires.map((w) =>
-        w.sourceKey === undefined
-          ? { message: w.message, subject: w.subject }
-          : { message: w.message, subject: w.subject, sourceKey: w.sourceKey },
-      ),
-    );
+        ...(i.sourceKey === undefined ? {} : { sourceKey: `${i.sourceKey}:${spec.toNode}` }),
+      }));
+    });
+    const wires: (OutboxSubmission & { source?: string })[] = [];
+    for (const g of groups) {
+      for (const i of g) {
+        const w: OutboxSubmission & { source?: string } = { message: this.toWire(i.spec), subject: subjectOf(i.spec) };
+        if (i.sourceKey !== undefined) w.sourceKey = i.sourceKey;
+        if (i.source !== undefined) w.source = i.source;
+        wires.push(w);
+      }
+    }
+    const results = await this.journal.submit(wires);
     this.audit.append(
       wires
         .filter((_, i) => !results[i]!.duplicate)
