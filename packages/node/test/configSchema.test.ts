@@ -47,7 +47,8 @@ describe('configuration defaults', () => {
     assert.equal(c.centralNodeName, 'central');
     assert.equal(c.defaultMessageTimeout, 10);
     assert.equal(c.defaultMessageRetries, 1);
-    assert.equal(c.orderedWindow, 64);
+    assert.equal(c.orderedWindow, 256);
+    assert.equal(c.maxInFlight, 4096);
     assert.equal(c.journalSync, 'full');
     assert.equal(c.logLevel, 'info');
     assert.equal(c.logFormat, 'text');

@@ -14,6 +14,10 @@
  * counted), so an unreachable node uses up the retries of one message at a
  * time, as with stop-and-wait. The window starts at a few messages and
  * grows by one with every ACK, up to `orderedWindow`.
+ *
+ * Beyond its first message in flight, every send also needs a place in the
+ * node-wide budget (`maxInFlight`, see inFlightBudget.ts), which the
+ * publishers of a node share.
  */
 import { createActor, type ActorRefFrom } from 'xstate';
 import {
@@ -100,6 +104,8 @@ export class Publisher {
   private readonly writer: FrameWriter;
   /** Sends not journaled yet: written only if still unanswered a second later (see InFlightRecords). */
   private readonly inFlight = new InFlightRecords((id, patch) => this.record(id, patch));
+  /** How this publisher waits for a place in the node-wide budget. */
+  private readonly budgetWaiter = { pump: () => this.pump() };
 
   constructor(private readonly opts: PublisherOptions) {
     this.s = opts.services;
@@ -149,9 +155,11 @@ export class Publisher {
     this.writer.clear();
     // Unjournaled sends stay `queued` in the journal: the next start sends them again, and the receiver deduplicates.
     this.inFlight.clear();
+    this.s.inFlightBudget.forget(this.budgetWaiter);
     for (const [id, { actor }] of this.active) {
       this.opts.acks.unregister(id);
       actor.stop();
+      this.s.inFlightBudget.release();
     }
     this.active.clear();
   }
@@ -182,9 +190,10 @@ export class Publisher {
     const limit = this.cwnd;
     while (!this.stopped && this.active.size < limit) {
       if (this.queue.length === 0) this.refill();
-      const rec = this.queue.shift();
-      if (!rec) break;
-      this.deliver(rec);
+      if (this.queue.length === 0) break;
+      // The window allows one more; the node-wide budget must too (the first in flight always goes).
+      if (!this.s.inFlightBudget.hasRoom(this.budgetWaiter, this.active.size === 0)) break;
+      this.deliver(this.queue.shift()!);
     }
     clearTimeout(this.idleTimer);
     if (this.active.size === 0 && this.queue.length === 0) {
@@ -268,6 +277,7 @@ export class Publisher {
       },
     });
     this.active.set(id, { rec, actor });
+    s.inFlightBudget.add();
     s.metrics.inflight.inc();
     this.opts.acks.register(id, m.toNode, (e) => {
       if (e.type === 'NO_RESPONDERS') {
@@ -390,6 +400,7 @@ export class Publisher {
       this.inFlight.forget(id);
       this.active.delete(id);
       a.actor.stop();
+      this.s.inFlightBudget.release();
       this.s.metrics.inflight.dec();
       withdrawn.push(a.rec);
       this.s.journal
@@ -406,6 +417,7 @@ export class Publisher {
     const s = this.s;
     const { id, message: m, subject } = rec;
     this.active.delete(id);
+    s.inFlightBudget.release();
     // An ACK opens the window again; giving up on a message means the receiver is not answering
     // (a deadline says nothing about the receiver).
     if (out.status === 'delivered') this.cwnd = Math.min(this.windowSize, this.cwnd + 1);

@@ -266,9 +266,16 @@ export const configSchema = {
   }),
   orderedWindow: num({
     section: 'node',
-    default: 64,
+    default: 256,
     help: 'messages in flight at once on an ordered subject (1 = stop-and-wait)',
     doc: "Messages in flight at once on an ordered subject (pipelined delivery; the receiver still runs them one at a time, in order). `1` is the original steward's stop-and-wait ([Order](../concepts/delivery.md#order)).",
+    checks: [wholeAtLeast(1)],
+  }),
+  maxInFlight: num({
+    section: 'node',
+    default: 4096,
+    help: 'messages in flight at once across all subjects of this node, beyond the first of each subject',
+    doc: "Messages in flight at once across all the subjects of this node. Each subject may use its window (`--orderedWindow`, `--noseqConcurrency`) while the node stays under this; each subject's first message in flight always goes. It keeps a node that resumes many subjects at once (a restart, a receiver back after a long time) from sending more than its receivers answer within an ACK timeout ([Order](../concepts/delivery.md#order)).",
     checks: [wholeAtLeast(1)],
   }),
   frames: bool({

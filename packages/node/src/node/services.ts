@@ -20,6 +20,7 @@ import type { BrokerConnection } from '../transport/brokerConnection.js';
 import type { NodeConfig } from './config.js';
 import type { ErrorKernel } from './errorKernel.js';
 import { KeyedLock } from '../execution/keyedLock.js';
+import { InFlightBudget } from '../delivery/inFlightBudget.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { NodeEvents } from './nodeEvents.js';
@@ -46,6 +47,8 @@ export class NodeServices {
   onNewMessages: (subjects: string[]) => void = () => undefined;
   /** Live events of this node's actors (see {@link NodeEvents}). */
   readonly events = new NodeEvents();
+  /** Messages in flight across this node's publishers, bounded by `maxInFlight` (see inFlightBudget.ts). */
+  readonly inFlightBudget: InFlightBudget;
   /** Held by an append from its progress to its result, per file, across subscribers (see MethodHandler.appendsTo). */
   readonly appendLocks = new KeyedLock();
   /** The node's supervised processes, for the REQOpProcess* methods; set by the node once its tree exists. */
@@ -67,7 +70,9 @@ export class NodeServices {
     readonly errors: ErrorKernel,
     readonly audit: AuditLog,
     readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.inFlightBudget = new InFlightBudget(config.maxInFlight);
+  }
 
   /** Turns a spec into a wire message from this node, with the node's defaults. */
   toWire(spec: MessageSpec): WireMessage {
