@@ -132,6 +132,40 @@ describe('raw NATS payloads on a node subject', () => {
     sub.unsubscribe();
   });
 
+  it('runs a message that arrives twice back to back once, and answers both copies', async () => {
+    const body = JSON.stringify({
+      id: 'twice-1',
+      fromNode: 'twin',
+      createdAt: Date.now(),
+      toNode: 'central',
+      method: 'TextLogging',
+      commandOrEvent: 'EventACK',
+      data: ['once\n'],
+      timeout: 5,
+      retries: 0,
+      methodTimeout: 5,
+    });
+    const acks: Record<string, unknown>[] = [];
+    const inbox = `_INBOX.twin.${Date.now()}`;
+    const sub = nc.subscribe(`${inbox}.>`, { callback: (_e, m) => acks.push(m.json<Record<string, unknown>>()) });
+    // Both copies in one write, so the node reads them in one go (as a resend can meet its first copy).
+    nc.publish('central.EventACK.TextLogging', body, { reply: `${inbox}.a` });
+    nc.publish('central.EventACK.TextLogging', body, { reply: `${inbox}.b` });
+    await nc.flush();
+    const file = join(central.folder, 'data', 'twin', 'central.EventACK.TextLogging.log');
+    await waitFor(() => readFileOr(file) === 'once\n' && acks.length === 2, {
+      message: () => `${file}: ${JSON.stringify(readFileOr(file))}; ACKs ${JSON.stringify(acks)}`,
+    });
+    sub.unsubscribe();
+    assert.deepEqual(
+      acks.map((a) => a.status),
+      ['received', 'received'],
+    );
+    assert.equal(acks.filter((a) => a.duplicate === true).length, 1, `one copy answered as a duplicate: ${JSON.stringify(acks)}`);
+    assert.doesNotMatch(central.log(), /could not journal a received message/);
+    assert.equal(readFileOr(file), 'once\n', 'run once');
+  });
+
   it('refuses a malformed "follows" naming the field', async () => {
     const body = {
       id: 'f-1',

@@ -62,6 +62,8 @@ export class FleetTracker {
   repliedTotal = 0;
   duplicates = 0;
   failures = 0;
+  /** Failures by kind, with the text of the first of each (to tell what the failures were). */
+  failureKinds: Record<string, { count: number; first: string }> = {};
   firstDeliveredAt = 0;
   lastDeliveredAt = 0;
   firstRepliedAt = 0;
@@ -81,7 +83,12 @@ export class FleetTracker {
       else if (e.state === 'expired') this.onFinished(e, false);
     });
     events.on('execution', (e) => this.onExecution(e));
-    events.on('failure', () => this.failures++);
+    events.on('failure', (f) => {
+      this.failures++;
+      const why = f.error instanceof Error ? `: ${f.error.message}` : '';
+      const k = (this.failureKinds[f.kind] ??= { count: 0, first: f.text + why });
+      k.count++;
+    });
   }
 
   /** Forgets the counts (not the order state). */
@@ -89,6 +96,7 @@ export class FleetTracker {
     this.delivered = this.expired = this.repliedTotal = this.duplicates = this.failures = 0;
     this.firstDeliveredAt = this.lastDeliveredAt = this.firstRepliedAt = this.lastRepliedAt = 0;
     this.replied.clear();
+    this.failureKinds = {};
     this.orderViolations = 0;
   }
 

@@ -38,6 +38,8 @@ export interface FleetStats {
   replied: Record<string, number>;
   duplicates: number;
   failures: number;
+  /** Failures by kind, with the text of the first of each. */
+  failureKinds?: Record<string, { count: number; first: string }>;
   orderViolations: number;
   firstDeliveredAt: number;
   lastDeliveredAt: number;
@@ -88,6 +90,7 @@ const commands: Record<string, (args: never) => Promise<unknown>> = {
       replied: Object.fromEntries(t?.replied ?? []),
       duplicates: t?.duplicates ?? 0,
       failures: t?.failures ?? 0,
+      failureKinds: t?.failureKinds ?? {},
       orderViolations: t?.orderViolations ?? 0,
       firstDeliveredAt: t?.firstDeliveredAt ?? 0,
       lastDeliveredAt: t?.lastDeliveredAt ?? 0,

@@ -51,6 +51,13 @@ export class HostGroup {
     const firsts = (k: 'firstDeliveredAt' | 'firstRepliedAt') => Math.min(...all.map((s) => s[k] || Infinity));
     const replied: Record<string, number> = {};
     for (const s of all) for (const [m, n] of Object.entries(s.replied)) replied[m] = (replied[m] ?? 0) + n;
+    const failureKinds: Record<string, { count: number; first: string }> = {};
+    for (const s of all) {
+      for (const [k, v] of Object.entries(s.failureKinds ?? {})) {
+        const f = (failureKinds[k] ??= { count: 0, first: v.first });
+        f.count += v.count;
+      }
+    }
     return {
       delivered: sum('delivered'),
       expired: sum('expired'),
@@ -58,6 +65,7 @@ export class HostGroup {
       replied,
       duplicates: sum('duplicates'),
       failures: sum('failures'),
+      failureKinds,
       orderViolations: sum('orderViolations'),
       firstDeliveredAt: Number.isFinite(firsts('firstDeliveredAt')) ? firsts('firstDeliveredAt') : 0,
       lastDeliveredAt: Math.max(...all.map((s) => s.lastDeliveredAt)),

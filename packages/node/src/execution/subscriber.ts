@@ -248,7 +248,14 @@ export class Subscriber {
       return;
     }
     // Its sender cancelled it before it came (see methods/cancel.ts): refused as cancelled, never run.
-    if (await this.cancelledBeforeArrival(m, msg)) return;
+    // Checked without waiting: between the duplicate checks above and `pending` below nothing may
+    // wait, or a second copy of the message (a resend, a held copy released) would pass them too
+    // and be journaled twice.
+    const cancelledBy = this.cancelledBy(m);
+    if (cancelledBy !== undefined) {
+      await this.refuseCancelledBeforeArrival(m, msg, cancelledBy);
+      return;
+    }
     // New, and its deadline (ttl) passed on the way: refused, not run late (see lateArrival.ts).
     if (
       refusedAsLate(this.s, m, msg.subject, (ack) => {
@@ -327,9 +334,14 @@ export class Subscriber {
    * answered, never run. A cancel by another node does not count. Costs one
    * primary-key lookup per new message.
    */
-  private async cancelledBeforeArrival(m: WireMessage, msg: Arrival): Promise<boolean> {
+  /** Who cancelled message `m` before it arrived: its sender, or undefined (a cancel by anyone else does not count). */
+  private cancelledBy(m: WireMessage): string | undefined {
     const by = this.s.journal.cancelOf(m.id);
-    if (by === undefined || by !== m.fromNode) return false;
+    return by !== undefined && by === m.fromNode ? by : undefined;
+  }
+
+  /** Message `m` was cancelled by its sender (`by`) before it came: recorded and answered as cancelled, never run. */
+  private async refuseCancelledBeforeArrival(m: WireMessage, msg: Arrival, by: string): Promise<void> {
     const result: AckReply = {
       id: m.id,
       node: this.s.config.node,
@@ -343,7 +355,6 @@ export class Subscriber {
     this.s.log.info(`${m.method} cancelled before it arrived: not run`, { id: m.id, subject: msg.subject, from: m.fromNode });
     if (msg.reply) this.respond(msg.reply, kindIsCommand(m.commandOrEvent) ? result : this.receivedAck(m.id, false));
     this.settledWithoutJournal(m.id);
-    return true;
   }
 
   /** Whether message `id` was received (queued, running, finished or refused). */
