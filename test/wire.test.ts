@@ -147,7 +147,11 @@ describe('raw NATS payloads on a node subject', () => {
     });
     const acks: Record<string, unknown>[] = [];
     const inbox = `_INBOX.twin.${Date.now()}`;
-    const sub = nc.subscribe(`${inbox}.>`, { callback: (_e, m) => acks.push(m.json<Record<string, unknown>>()) });
+    const sub = nc.subscribe(`${inbox}.>`, {
+      callback: (_e, m) => {
+        acks.push(m.json<Record<string, unknown>>());
+      },
+    });
     // Both copies in one write, so the node reads them in one go (as a resend can meet its first copy).
     nc.publish('central.EventACK.TextLogging', body, { reply: `${inbox}.a` });
     nc.publish('central.EventACK.TextLogging', body, { reply: `${inbox}.b` });

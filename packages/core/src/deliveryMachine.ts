@@ -5,6 +5,7 @@
  * queued ─SEND→ sending ─published→ awaitingAck ─ACK→ delivered (final)
  *                  │  └─(NACK kind)──────────────────→ delivered
  *                  └─error→ retryWait   awaitingAck ─ackTimeout→ retryWait
+ *                                       awaitingAck ─ackTimeout, receiverAnsweringOthers→ awaitingAck (no resend)
  *                retryWait ─retryDelay→ sending  (or → expired (final) when retries are used up)
  * queued, retryWait ─DEADLINE→ expired   (the message's deadline passed: never sent again)
  * queued, retryWait ─CANCEL→ cancelled (final)   (steward cancel: never sent again)
@@ -21,6 +22,15 @@
  * a message's actor.) An
  * ACK for any earlier attempt of the same message completes the delivery,
  * since the receiver deduplicates on the message id.
+ *
+ * `receiverAnsweringOthers` is a guard the publisher of an ordered subject
+ * provides: the receiver answered another message of the subject within this
+ * message's ACK timeout. Then an ACK timeout means the receiver is working
+ * through the messages ahead of this one (a deep window, a slow or busy
+ * receiver), not that this one was lost: the actor waits another ACK timeout
+ * instead of resending and using up a retry. A lost message is still
+ * resent: the messages behind it are held by the receiver, unanswered, so
+ * the answers stop within one more ACK timeout.
  */
 import { assign, setup } from 'xstate';
 import type { AckReply } from './ack.js';
@@ -153,6 +163,8 @@ export const deliveryMachine = setup({
     thisAttempt: ({ context, event }) =>
       (event.type === 'PUBLISHED' || event.type === 'PUBLISH_FAILED') && (event.attempt === context.attempts || event.attempt === -1),
     thisAttemptWantsAck: ({ context, event }) => event.type === 'PUBLISHED' && event.attempt === context.attempts && context.wantsAck,
+    // Provided by the publisher of an ordered subject (see the header); unless provided, every ACK timeout resends.
+    receiverAnsweringOthers: (_args: { context: DeliveryContext }) => false,
   },
   actions: {
     // Provided by the publisher (see publishWith); until then every send fails.
@@ -240,15 +252,19 @@ export const deliveryMachine = setup({
     },
     awaitingAck: {
       after: {
-        ackTimeout: {
-          target: 'retryWait',
-          actions: assign({
-            lastError: ({ context }) =>
-              context.lastError === 'no responders'
-                ? 'no responders: the node is not listening (offline?)'
-                : `no ACK within ${context.ackTimeoutMs / 1000}s`,
-          }),
-        },
+        ackTimeout: [
+          // Slow, not lost: the receiver is answering the messages ahead of this one (see the header).
+          { guard: 'receiverAnsweringOthers', target: 'awaitingAck', reenter: true },
+          {
+            target: 'retryWait',
+            actions: assign({
+              lastError: ({ context }) =>
+                context.lastError === 'no responders'
+                  ? 'no responders: the node is not listening (offline?)'
+                  : `no ACK within ${context.ackTimeoutMs / 1000}s`,
+            }),
+          },
+        ],
       },
       on: {
         ACK: ackTransitions,

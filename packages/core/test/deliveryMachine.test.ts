@@ -130,6 +130,38 @@ describe('delivery machine', () => {
     assert.equal(attempts.length, 6, 'six sends, though retries is 1: four were answered');
   });
 
+  it('waits out an ACK timeout without a resend while the receiver answers the messages ahead, then resends once it stops', async () => {
+    const clock = new TestClock();
+    const attempts: number[] = [];
+    /** Simulated time until which the receiver is answering other messages of the subject. */
+    let othersAnsweredUntil = clock.now() + 100;
+    const logic = deliveryMachine.provide({
+      actions: publishWith(async (p) => {
+        attempts.push(p.attempt);
+      }),
+      guards: { receiverAnsweringOthers: () => clock.now() < othersAnsweredUntil },
+    });
+    const actor = createActor(logic, {
+      input: { id: 'm1', wantsAck: true, ackTimeoutMs: 30, retries: 1, retryWaitMs: 0, errorBackoffMs: 20 },
+      clock,
+    });
+    actor.start();
+    actor.send({ type: 'SEND' });
+    const start = clock.now();
+    // Three ACK timeouts (30, 60, 90 ms) pass while others are answered: still one send, still waiting.
+    await runUntil(clock, () => clock.now() - start >= 90, '90 simulated ms');
+    assert.deepEqual(attempts, [1], 'no resend while the receiver answers the messages ahead');
+    assert.equal(actor.getSnapshot().value, 'awaitingAck');
+    assert.equal(actor.getSnapshot().context.attempts, 1, 'no retry used up');
+    // The answers stop (a lost message holds the ones behind it): the next ACK timeout resends.
+    othersAnsweredUntil = 0;
+    await runUntil(clock, () => attempts.length === 2, 'a resend once the answers stop');
+    assert.equal(clock.now() - start, 120, 'resent at the first ACK timeout after the answers stopped');
+    actor.send({ type: 'ACK', reply: { id: 'm1', node: 'ship1', status: 'received' } });
+    assert.equal(actor.getSnapshot().value, 'delivered');
+    assert.equal(actor.getSnapshot().output?.attempts, 2);
+  });
+
   it('canRetry follows the retries field', () => {
     assert.equal(canRetry(1, 0), false);
     assert.equal(canRetry(1, 1), true);

@@ -154,6 +154,33 @@ describe('Publisher window (ordered subject)', () => {
     });
   });
 
+  it('waits for a slow receiver that answers the messages ahead, without resending or using up a retry', async () => {
+    // Timeout 2 s and no retries: the fourth message waits longer than its ACK timeout for its turn.
+    const ids = await submit(6, { timeout: 2, retries: 0 });
+    startPublisher();
+    await waitFor(() => got.length >= 4, { timeoutMs: 20_000, message: 'the first 4 sends' });
+    // The receiver takes one message every 700 ms, in order, as a slow or busy node would.
+    for (const id of ids) {
+      await waitFor(() => got.some((g) => g.id === id), { timeoutMs: 20_000, message: `the send of ${id}` });
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      ack(id);
+    }
+    await waitFor(
+      () => ids.every((id) => kit.s.journal.getOutbox(id)?.state !== OutboxState.Queued && kit.s.journal.getOutbox(id)?.finishedAt),
+      {
+        timeoutMs: 20_000,
+        message: () => `all ended: ${JSON.stringify(ids.map((id) => kit.s.journal.getOutbox(id)?.state))}`,
+      },
+    );
+    assert.deepEqual(
+      ids.map((id) => kit.s.journal.getOutbox(id)?.state),
+      ids.map(() => OutboxState.Delivered),
+      'every message delivered, none expired though some waited past their ACK timeout',
+    );
+    const sent = await settled();
+    assert.deepEqual(idsOf(sent), ids, 'each sent once: no resend while the receiver answered the ones ahead');
+  });
+
   it('when the receiver stops answering, keeps only the oldest in flight and resends it alone; the window reopens with ACKs', async () => {
     const ids = await submit(4, { timeout: 2, retries: 5 });
     startPublisher();

@@ -214,9 +214,17 @@ export class Publisher {
     this.opts.requestStop();
   }
 
-  /** The delivery machine with this publisher's `publish` action; built once, shared by every delivery. */
+  /** When the receiver last answered a message of this subject (ms since the epoch). */
+  private lastAnswerAt = 0;
+
+  /** The delivery machine with this publisher's `publish` action and guard; built once, shared by every delivery. */
   private readonly logic = deliveryMachine.provide({
     actions: publishWith((input) => this.publish(input.id, input.attempt)),
+    guards: {
+      // Ordered and pipelined: an ACK timeout while the receiver answers the messages ahead is waited out, not resent.
+      receiverAnsweringOthers: ({ context }) =>
+        this.ordered && this.windowSize > 1 && Date.now() - this.lastAnswerAt < context.ackTimeoutMs,
+    },
   });
 
   /** One send of message `id` (its `attempt`-th). */
@@ -280,6 +288,7 @@ export class Publisher {
     s.inFlightBudget.add();
     s.metrics.inflight.inc();
     this.opts.acks.register(id, m.toNode, (e) => {
+      if (e.type === 'ACK') this.lastAnswerAt = Date.now();
       if (e.type === 'NO_RESPONDERS') {
         this.closeWindow();
         if (!this.active.has(id)) return; // withdrawn: it waits in the queue, not for this answer
