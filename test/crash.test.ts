@@ -4,6 +4,7 @@
  * lost, nothing done twice, order kept, and failures reported to central.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
@@ -18,6 +19,7 @@ import {
   readLines,
   startNatsServer,
   startNode,
+  stewardBin,
   tailLines,
   waitFor,
   type NatsServerHandle,
@@ -339,6 +341,80 @@ describe('crash', () => {
         timeoutMs: 30_000,
         message: () => `central's ${errorLog} has no "escalation reached the root" from badnode2:\n${tailLines(readFileOr(errorLog), 6)}`,
       });
+    },
+  );
+
+  it(
+    'neither re-runs a CLICommand nor loses its result when the sender is SIGKILLed as soon as it told the result',
+    { timeout: 180_000 },
+    async (t) => {
+      // The sender tells an ACK's result (delivery event, `steward send`) before its end row is durable;
+      // killed in between, it resends after the restart, and the receiver answers from its inbox.
+      const { central, ship1 } = await startFleet(t);
+      const subject = 'ship1.CommandACK.CLICommand';
+      const dir = await makeTempDir('steward-crash-told-');
+      const rounds = 6;
+      let beforeEndRow = 0;
+      for (let i = 1; i <= rounds; i++) {
+        const runs = join(dir, `runs-${i}.txt`);
+        const args = [
+          'send',
+          '--toNode',
+          'ship1',
+          '--timeout',
+          '1',
+          '--retries',
+          '-1',
+          '--',
+          'bash',
+          '-c',
+          `echo run >> ${runs}; echo told-${i}`,
+        ];
+        const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: '' };
+        delete env['NODE_TEST_CONTEXT'];
+        const send = spawn(process.execPath, [stewardBin, ...args], { cwd: central.folder, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let printed = '';
+        let told = false;
+        const killed = new Promise<void>((resolve, reject) => {
+          send.stdout.setEncoding('utf8').on('data', (d: string) => {
+            printed += d;
+            // At once, in the same turn: the end row is committed and synced a few milliseconds after the event.
+            if (told || !printed.includes(`told-${i}`)) return;
+            told = true;
+            central.kill9().then(() => resolve(), reject);
+          });
+          send.on('close', (code) => {
+            if (!told) reject(new Error(`steward send exited ${code} without the output: ${printed}`));
+          });
+        });
+        await killed;
+        const atKill = journalRows(central, 'outbox', subject).find((r) => r.message.includes(runs));
+        assert.ok(atKill, `the message of round ${i} is in central's outbox`);
+        if (atKill.state !== 'delivered') beforeEndRow++;
+        await central.restart();
+
+        const row = await waitFor(
+          () => journalRows(central, 'outbox', subject).find((r) => r.id === atKill.id && r.state === 'delivered'),
+          {
+            timeoutMs: 45_000,
+            message: () => `central never recorded ${atKill.id} delivered; central log:\n${tailLines(central.log(), 10)}`,
+          },
+        );
+        const reply = JSON.parse(row.reply ?? '{}') as { status?: string; output?: string };
+        assert.equal(reply.status, 'succeeded', `round ${i}: ${row.reply}`);
+        assert.match(reply.output ?? '', new RegExp(`^told-${i}$`, 'm'), `round ${i}: the result of the one run`);
+        // Run once: one line, one inbox row, and that row is the result central holds.
+        assert.deepEqual(readLines(runs), ['run'], `round ${i}: ${runs}`);
+        const inbox = journalRows(ship1, 'inbox', subject).filter((r) => r.id === atKill.id);
+        assert.deepEqual(
+          inbox.map((r) => r.state),
+          ['succeeded'],
+          `round ${i}: ship1's inbox row of ${atKill.id}`,
+        );
+      }
+      t.diagnostic(
+        `${beforeEndRow} of ${rounds} kills came before the end row was durable (those were resent and answered from ship1's inbox)`,
+      );
     },
   );
 

@@ -208,15 +208,19 @@ export class Fleet {
     return n;
   }
 
-  /** Journal commits and milliseconds spent committing, summed over the nodes. */
-  journalTotals(): { journalCommits: number; journalCommitMs: number } {
+  /** Journal commits and milliseconds spent committing, and WAL syncs and their milliseconds, summed over the nodes. */
+  journalTotals(): { journalCommits: number; journalCommitMs: number; journalSyncs: number; journalSyncMs: number } {
     let journalCommits = 0;
     let journalCommitMs = 0;
+    let journalSyncs = 0;
+    let journalSyncMs = 0;
     for (const n of this.nodes.values()) {
       journalCommits += n.services?.journal.commits ?? 0;
       journalCommitMs += n.services?.journal.commitMs ?? 0;
+      journalSyncs += n.services?.journal.syncs ?? 0;
+      journalSyncMs += n.services?.journal.syncMs ?? 0;
     }
-    return { journalCommits, journalCommitMs };
+    return { journalCommits, journalCommitMs, journalSyncs, journalSyncMs };
   }
 
   /** Stops every node. */

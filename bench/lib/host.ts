@@ -49,13 +49,16 @@ export interface FleetStats {
   /** Journal transactions committed by the fleet's nodes, and the milliseconds they took on the main thread (with `journalSync: full` the WAL sync runs off it). */
   journalCommits: number;
   journalCommitMs: number;
+  /** WAL syncs (`fdatasync`, off the main thread) of the fleet's nodes, and the milliseconds each waited for the disk, summed. */
+  journalSyncs: number;
+  journalSyncMs: number;
   /** CPU microseconds (user + system) the host process used since the last reset. */
   cpuUs: number;
 }
 
 let fleet: Fleet | undefined;
 /** Journal totals at the last reset, so stats count from there. */
-let journalBase = { journalCommits: 0, journalCommitMs: 0 };
+let journalBase = { journalCommits: 0, journalCommitMs: 0, journalSyncs: 0, journalSyncMs: 0 };
 /** CPU usage at the last reset. */
 let cpuBase = process.cpuUsage();
 const responders: PlainResponders[] = [];
@@ -99,6 +102,8 @@ const commands: Record<string, (args: never) => Promise<unknown>> = {
       rss: process.memoryUsage().rss,
       journalCommits: totals.journalCommits - journalBase.journalCommits,
       journalCommitMs: totals.journalCommitMs - journalBase.journalCommitMs,
+      journalSyncs: totals.journalSyncs - journalBase.journalSyncs,
+      journalSyncMs: totals.journalSyncMs - journalBase.journalSyncMs,
       cpuUs: ((cpu) => cpu.user + cpu.system)(process.cpuUsage(cpuBase)),
     };
     return Promise.resolve(stats);

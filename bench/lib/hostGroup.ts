@@ -74,6 +74,8 @@ export class HostGroup {
       rss: sum('rss'),
       journalCommits: sum('journalCommits'),
       journalCommitMs: sum('journalCommitMs'),
+      journalSyncs: sum('journalSyncs'),
+      journalSyncMs: sum('journalSyncMs'),
       cpuUs: sum('cpuUs'),
     };
   }

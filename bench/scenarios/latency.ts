@@ -121,6 +121,11 @@ export const latency: Scenario = {
           senderCommitMsPerMessage: (j1.journalCommitMs - j0.journalCommitMs) / s.length,
           receiverCommitsPerMessage: r.journalCommits / s.length,
           receiverCommitMsPerMessage: r.journalCommitMs / s.length,
+          // WAL syncs (fdatasync, off the event loop; a commit's writer waits for its sync) per command, and their milliseconds.
+          senderSyncsPerMessage: (j1.journalSyncs - j0.journalSyncs) / s.length,
+          senderSyncMsPerMessage: (j1.journalSyncMs - j0.journalSyncMs) / s.length,
+          receiverSyncsPerMessage: r.journalSyncs / s.length,
+          receiverSyncMsPerMessage: r.journalSyncMs / s.length,
         },
       };
     } finally {

@@ -181,6 +181,9 @@ export class Journal {
   commits = 0;
   /** Total milliseconds spent committing (for metrics). */
   commitMs = 0;
+  /** Number of WAL syncs (`fdatasync`, sync 'full' only), and their total milliseconds, off the event loop (for metrics). */
+  syncs = 0;
+  syncMs = 0;
   /** Called after each commit with its duration and number of writes (for metrics). Must not throw. */
   onCommit?: (ms: number, writes: number) => void;
 
@@ -649,8 +652,11 @@ export class Journal {
     const group = this.unsynced;
     this.unsynced = [];
     this.syncing = group;
+    const started = performance.now();
     fdatasync(this.walFd, (err) => {
       this.syncing = undefined;
+      this.syncs++;
+      this.syncMs += performance.now() - started;
       const failure = err ? new JournalError(`journal sync failed: ${err.message}`, { cause: err }) : undefined;
       for (const settle of group) settle(failure);
       this.syncWal();

@@ -313,6 +313,8 @@ export class Publisher {
           time: Date.now(),
           ...(snap.context.lastError !== undefined ? { lastError: snap.context.lastError } : {}),
         });
+        // Its start in `queued` as loaded is what the journal says already: no write (one commit fewer per message).
+        if (state === OutboxState.Queued && rec.state === OutboxState.Queued && snap.context.attempts === rec.attempts) return;
         const patch = { state: state as OutboxState, attempts: snap.context.attempts, snapshotOf: () => actor.getPersistedSnapshot() };
         // A send is journaled only when its ACK is slow (see inFlight); every other state at once.
         if (state === OutboxState.Sending || state === OutboxState.AwaitingAck) this.inFlight.note(id, patch);

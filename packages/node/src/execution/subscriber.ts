@@ -467,8 +467,15 @@ export class Subscriber {
     const followUp = followUpOf(s, m, reply, this.handlerFor(m));
     const unjournaled = this.pending.get(m.id)?.unjournaled === true;
     // Cancelled before its turn, never journaled (a CommandACK is journaled only when it starts): stored now, so a resend is not run.
-    if (unjournaled && result.status === 'cancelled') await s.journal.insertInboxCancelled(m, subject, reply);
-    else await s.journal.updateInbox(m.id, { state: result.status, result: reply, finishedAt: Date.now() }, followUp);
+    const stored =
+      unjournaled && result.status === 'cancelled'
+        ? s.journal.insertInboxCancelled(m, subject, reply)
+        : s.journal.updateInbox(m.id, { state: result.status, result: reply, finishedAt: Date.now() }, followUp);
+    const answered = kindIsCommand(m.commandOrEvent) && kindWantsAck(m.commandOrEvent);
+    // An ACK that goes alone is signed while the result syncs to disk; it leaves only once the result is durable.
+    const replyTo = this.pending.get(m.id)?.replyTo;
+    const body = answered && replyTo !== undefined && !isFrameReplySubject(replyTo) ? this.presignedAck(reply) : undefined;
+    await stored;
     if (followUp) followUpQueued(s, followUp);
     s.metrics.executions.inc({ method: m.method, status: result.status });
     if (result.status === 'cancelled') cancelledCounter(s.metrics).inc({ method: m.method, side: 'receiver' });
@@ -477,7 +484,7 @@ export class Subscriber {
     this.pending.delete(m.id);
     // Journaled with the result: the journal now says which reply the request took.
     if (pending?.answers !== undefined) this.replyClaims.delete(pending.answers);
-    if (kindIsCommand(m.commandOrEvent) && kindWantsAck(m.commandOrEvent) && pending?.replyTo) this.respond(pending.replyTo, reply);
+    if (answered && pending?.replyTo) this.respond(pending.replyTo, reply, undefined, body);
     // A CommandACK failure travels back in the ACK and the sender reports it; report here only what no sender will.
     if (isFailureStatus(result.status) && m.commandOrEvent !== 'CommandACK') {
       s.errors.report({
@@ -528,11 +535,33 @@ export class Subscriber {
   }
 
   /**
+   * The body of ACK `reply` (`wire` on the wire) as it goes alone on a reply
+   * subject, signed when the node signs, or undefined when it is too big for
+   * the broker (its output then goes in chunks first, see chunks.ts).
+   */
+  private ackBody(reply: AckReply, wire: WireAck): string | undefined {
+    // Signed, so the sender can tell this node's answer from one any broker client made up.
+    // A large output travels compressed (see payloadEncoding.ts); the signature covers that wire form.
+    const body = JSON.stringify(this.opts.security ? this.opts.security.signAck(wire) : wire);
+    return reply.output !== undefined && !isChunkRef(wire.output) && tooBigForBroker(body, this.nc?.info?.max_payload) ? undefined : body;
+  }
+
+  /** {@link ackBody} made ahead of its sending, or undefined (it is then made, and any failure told, when it is sent). */
+  private presignedAck(reply: AckReply): string | undefined {
+    try {
+      return this.ackBody(reply, encodeAck(reply));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
    * Sends an ACK (signed when the node signs): alone, or, for a message that
    * came in a frame, in an ACK frame at the end of this turn. An output too
    * big for the broker even compressed goes in chunks first (see chunks.ts).
+   * `body`: the ACK alone as {@link ackBody} made it already, for a reply subject not a frame's.
    */
-  private respond(replyTo: string, reply: AckReply, wire: WireAck = encodeAck(reply)): void {
+  private respond(replyTo: string, reply: AckReply, wire: WireAck = encodeAck(reply), body?: string): void {
     if (isFrameReplySubject(replyTo)) {
       const json = JSON.stringify(wire);
       const maxPayload = this.nc?.info?.max_payload;
@@ -552,19 +581,16 @@ export class Subscriber {
       return;
     }
     try {
-      // Signed, so the sender can tell this node's answer from one any broker client made up.
-      // A large output travels compressed (see payloadEncoding.ts); the signature covers that wire form.
-      const body = JSON.stringify(this.opts.security ? this.opts.security.signAck(wire) : wire);
-      const maxPayload = this.nc?.info?.max_payload;
+      const alone = body ?? this.ackBody(reply, wire);
       // Too big even so: the output goes in journaled chunks first, and the ACK carries their reference (see chunks.ts).
-      if (reply.output !== undefined && !isChunkRef(wire.output) && tooBigForBroker(body, maxPayload)) {
-        ackInChunks(this.s, reply, maxPayload).then(
+      if (alone === undefined) {
+        ackInChunks(this.s, reply, this.nc?.info?.max_payload).then(
           (chunked) => this.respond(replyTo, reply, chunked),
           (err: unknown) => this.s.log.warn(`could not send ACK: ${(err as Error).message}`, { id: reply.id }),
         );
         return;
       }
-      this.nc?.publish(replyTo, body);
+      this.nc?.publish(replyTo, alone);
     } catch (err) {
       this.s.log.warn(`could not send ACK: ${(err as Error).message}`, { id: reply.id });
     }
