@@ -2,7 +2,17 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'packages/cli/bin/**', 'eslint.config.js', 'scripts/**', 'bench/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'packages/cli/bundled/**',
+      'packages/cli/bin/**',
+      'eslint.config.js',
+      'scripts/**',
+      'bench/**',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

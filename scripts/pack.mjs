@@ -4,7 +4,8 @@
  * package `steward` and writes it as a .tgz (default: dist-pack/). Its last
  * output line is the tarball's absolute path.
  *
- * Layout of the package: the CLI's compiled dist/ and bin/ at the top, and the
+ * Layout of the package: the CLI's bin/, its bundle (bundled/, which bin/steward.js
+ * runs; see bundle-cli.mjs) and its compiled dist/ (the library API) at the top, and the
  * internal workspaces @steward/core and @steward/node as bundled dependencies
  * (node_modules/@steward/*, inside the tarball). Their imports stay exactly as
  * compiled: Node resolves `@steward/node` from the package's own node_modules.
@@ -88,12 +89,15 @@ function packageVersion() {
  */
 export function packSteward({ build = true, outDir = join(repoRoot, 'dist-pack'), log = console.log } = {}) {
   if (build) {
-    log('building (tsc -b packages/cli)');
+    log('building (tsc -b packages/cli, then the CLI bundle)');
     execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'packages/cli'], {
       cwd: repoRoot,
       stdio: 'inherit',
     });
+    execFileSync(process.execPath, [join(repoRoot, 'scripts', 'bundle-cli.mjs')], { cwd: repoRoot, stdio: 'inherit' });
   }
+  const bundleDir = join(repoRoot, 'packages', 'cli', 'bundled');
+  if (!existsSync(join(bundleDir, 'main.js'))) throw new Error(`${bundleDir} has no main.js: build first (npm run build)`);
   const version = packageVersion();
   const root = readJson(join(repoRoot, 'package.json'));
   const cli = readJson(join(repoRoot, 'packages', 'cli', 'package.json'));
@@ -104,6 +108,7 @@ export function packSteward({ build = true, outDir = join(repoRoot, 'dist-pack')
     const stage = join(work, 'steward');
     mkdirSync(stage);
     cpSync(join(repoRoot, 'packages', 'cli', 'bin'), join(stage, 'bin'), { recursive: true });
+    cpSync(bundleDir, join(stage, 'bundled'), { recursive: true });
     copyDist(join(repoRoot, 'packages', 'cli', 'dist'), join(stage, 'dist'));
     for (const [i, p] of internal.entries()) {
       const m = manifests[i];
@@ -130,7 +135,7 @@ export function packSteward({ build = true, outDir = join(repoRoot, 'dist-pack')
       bin: { steward: 'bin/steward.js' },
       main: cli.main,
       types: cli.types,
-      files: ['bin/', 'dist/', 'README.md', 'LICENSE', 'npm-shrinkwrap.json'],
+      files: ['bin/', 'bundled/', 'dist/', 'README.md', 'LICENSE', 'npm-shrinkwrap.json'],
       engines: root.engines,
       os: ['linux'],
       dependencies: {

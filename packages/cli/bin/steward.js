@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { main } from '../dist/main.js';
+// The bundle of dist/main.js and what it loads (scripts/bundle-cli.mjs, part of `npm run build`).
+import { main } from '../bundled/main.js';
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -22,7 +22,7 @@
  * reaches the port make the node spend its time and memory on them.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AnyActorRef } from 'xstate';
 import { deliveryMachine, executionMachine, supervisorMachine } from '@steward/core';
@@ -75,10 +75,19 @@ interface StreamClient {
   minGapMs: number;
 }
 
-const pageFile = new URL('../../assets/inspector/index.html', import.meta.url);
+/**
+ * The page: beside the compiled package (dist/inspector/ → assets/), or beside
+ * the command line's bundle, which has the assets next to its files (see
+ * scripts/bundle-cli.mjs).
+ */
+const pageFiles = [
+  new URL('../../assets/inspector/index.html', import.meta.url),
+  new URL('./assets/inspector/index.html', import.meta.url),
+];
 
 /** The page, and CSP hashes of its inline script and style. */
 function loadPage(): { html: string; csp: string } {
+  const pageFile = pageFiles.find((f) => existsSync(f)) ?? pageFiles[0]!;
   const html = readFileSync(pageFile, 'utf8');
   const hashes = (tag: string) =>
     [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map(
