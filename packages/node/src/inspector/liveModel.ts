@@ -351,15 +351,20 @@ export class LiveModel {
   private track(next: Omit<ActorEntry, 'startedAt' | 'updatedAt'>, final: boolean, time: number, detail: string | undefined): void {
     const key = keyOf(next.kind, next.id);
     const prev = this.active.get(key);
-    const entry: ActorEntry = { ...prev, ...next, startedAt: prev?.startedAt ?? time, updatedAt: time };
+    // Object.assign onto a new object, not a spread of `prev`: every message's entry is made this way, and the
+    // spread copies the shape of `prev` and grows it into a larger object (see core toWireMessage).
+    const entry: ActorEntry = Object.assign({}, prev, next, { startedAt: prev?.startedAt ?? time, updatedAt: time });
     if (prev?.status && !next.status) entry.status = prev.status;
-    this.remember(next.id, next.subject, {
-      time,
-      kind: next.kind,
-      state: next.state,
-      ...(next.attempts !== undefined ? { attempts: next.attempts } : {}),
-      ...(detail !== undefined ? { detail } : {}),
-    });
+    this.rememberSubject(next.id, next.subject);
+    if (this.opts.timelines > 0) {
+      this.remember(next.id, {
+        time,
+        kind: next.kind,
+        state: next.state,
+        ...(next.attempts !== undefined ? { attempts: next.attempts } : {}),
+        ...(detail !== undefined ? { detail } : {}),
+      });
+    }
     if (final) {
       this.active.delete(key);
       entry.finishedAt = time;
@@ -370,12 +375,16 @@ export class LiveModel {
     this.rev++;
   }
 
-  private remember(id: string, subject: string | undefined, item: TimelineEntry): void {
-    if (subject) {
-      this.subjects.delete(id);
-      this.subjects.set(id, subject);
-      if (this.subjects.size > Math.max(this.opts.timelines, 1000)) this.subjects.delete(this.subjects.keys().next().value!);
-    }
+  /** Keeps the subject of a recent message (the most recently changed 1,000 at least). */
+  private rememberSubject(id: string, subject: string | undefined): void {
+    if (!subject) return;
+    this.subjects.delete(id);
+    this.subjects.set(id, subject);
+    if (this.subjects.size > Math.max(this.opts.timelines, 1000)) this.subjects.delete(this.subjects.keys().next().value!);
+  }
+
+  /** Adds an event to a message's timeline (kept only when timelines are: the inspector is configured). */
+  private remember(id: string, item: TimelineEntry): void {
     if (this.opts.timelines <= 0) return;
     const list = this.timelines.get(id) ?? [];
     const last = list.findLast((t) => t.kind === item.kind);
@@ -405,7 +414,10 @@ export class LiveModel {
     };
     this.failureRing.push(entry);
     this.totals.failures++;
-    if (f.messageId) this.remember(f.messageId, f.subject, { time: entry.time, kind: 'failure', state: f.kind, detail: entry.text });
+    if (f.messageId) {
+      this.rememberSubject(f.messageId, f.subject);
+      this.remember(f.messageId, { time: entry.time, kind: 'failure', state: f.kind, detail: entry.text });
+    }
     this.rev++;
   }
 
