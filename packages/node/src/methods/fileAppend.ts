@@ -28,6 +28,7 @@ export function appendStart(file: string): Promise<AppendProgress> {
  * or another program's.
  */
 export async function appendAt(progress: AppendProgress, text: string | Uint8Array, resumed = false): Promise<void> {
+  // Made already (see replyFile) but for a crash or removal since: synchronous, as it then only finds it there.
   mkdirSync(dirname(progress.file), { recursive: true });
   // Never through a symbolic link or a second hard link: a link planted at the file's place could point anywhere.
   const { fh, st } = await openInPlace(progress.file, appendNoFollow);

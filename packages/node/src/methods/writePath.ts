@@ -20,14 +20,15 @@
  * check compares real paths, so a link inside a root to a control folder
  * does not get around it. Every writer goes through {@link confinedFile}.
  *
- * The checks use synchronous calls (`realpath`, `lstat`, `mkdir` of one
- * folder): each takes microseconds on the node's own folders, where the same
+ * The checks read the file system with synchronous calls (`realpath`,
+ * `lstat`): each takes microseconds on the node's own folders, where the same
  * call through the thread pool costs ten times that in CPU, and a node taking
- * replies from a thousand nodes makes several per reply. A path not there
+ * replies from a thousand nodes makes several per reply. Folders are made
+ * through the thread pool: that can wait on the disk. A path not there
  * yet is found out with an `lstat` that throws nothing, not a failed
  * `realpath`, whose error object costs more than the call.
  */
-import { constants, lstatSync, mkdirSync, realpathSync, type Stats } from 'node:fs';
+import { constants, lstatSync, realpathSync, type Stats } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { UnrecoverableError, type WireMessage } from '@steward/core';
@@ -147,22 +148,10 @@ function realish(path: string): string {
 
 /** The real path of `path`, or undefined when it (or a link in it) leads nowhere. */
 function realpathIfThere(path: string): string | undefined {
-  if (absent(path)) return undefined;
   try {
     return realpathOf(path);
   } catch {
     return undefined;
-  }
-}
-
-/** Makes the folder `path` (one level); false when something is there already. */
-function madeDir(path: string, mode: number | undefined): boolean {
-  try {
-    mkdirSync(path, mode !== undefined ? { mode } : {});
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return false;
   }
 }
 
@@ -257,7 +246,14 @@ export async function confinedDir(root: string, parts: string[], mode?: number, 
     refuse(next);
     let st = lstatIfThere(next);
     if (!st) {
-      const made = madeDir(next, mode);
+      // Through the thread pool: making a folder can wait on the disk, which must not hold up the event loop.
+      const made = await mkdir(next, mode !== undefined ? { mode } : {}).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+          return false;
+        },
+      );
       // The mode the message asked for (folderPerm), not cut down by the node's owner-only umask.
       if (made && mode !== undefined) {
         const dir = await open(next, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
