@@ -127,9 +127,10 @@ function absent(path: string): boolean {
 function realish(path: string): string {
   const rest: string[] = [];
   let current = resolve(path);
-  for (;;) {
+  for (let first = true; ; first = false) {
     // Not there (a reply folder or file not made yet): one level up at once, as a failed realpath below would.
-    if (absent(current) && dirname(current) !== current) {
+    // Not asked of the path itself, which is there almost always: then realpath alone answers.
+    if (!first && absent(current) && dirname(current) !== current) {
       rest.unshift(basename(current));
       current = dirname(current);
       continue;
