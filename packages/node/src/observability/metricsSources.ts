@@ -246,7 +246,11 @@ function bindBrokerSources(metrics: Metrics, src: MetricSources, registers: clie
       },
     });
   };
-  natsStat('steward_nats_received_messages_total', 'NATS messages received from the broker (all subjects, ACKs included; a frame counts once)', 'inMsgs');
+  natsStat(
+    'steward_nats_received_messages_total',
+    'NATS messages received from the broker (all subjects, ACKs included; a frame counts once)',
+    'inMsgs',
+  );
   natsStat('steward_nats_sent_messages_total', 'NATS messages published to the broker (ACKs included; a frame counts once)', 'outMsgs');
   natsStat('steward_nats_received_bytes_total', 'Bytes received from the broker', 'inBytes');
   natsStat('steward_nats_sent_bytes_total', 'Bytes published to the broker', 'outBytes');
