@@ -62,6 +62,22 @@ describe('write paths', () => {
     symlinkSync(join(root, 'outside', 'target'), join(config.dataFolder, 'p', 'ship1', 'f'));
     await assert.rejects(replyFile(config, msg({ directory: 'p', fileName: 'f' }), 's'), /is a symbolic link/);
   });
+
+  it('finds out what is not there yet without following a link out: a missing root, missing levels under a link, a link to nowhere', async () => {
+    // A data folder not made yet is made, with the folders below it.
+    const fresh = { ...config, dataFolder: join(root, 'fresh', 'data') };
+    assert.equal(await replyFile(fresh, msg({ directory: 'x/y' }), 's'), join(root, 'fresh', 'data', 'x', 'y', 'ship1', 's.log'));
+    assert.equal(existsSync(join(root, 'fresh', 'data', 'x', 'y', 'ship1')), true);
+    // Several levels not there yet below a link into the node's state folder: refused before anything is made.
+    mkdirSync(join(config.nodeFolder, 'state'), { recursive: true });
+    symlinkSync(join(config.nodeFolder, 'state'), join(config.dataFolder, 'st'));
+    await assert.rejects(replyFile(config, msg({ directory: 'st/a/b' }), 's'), /control folder \S*state/);
+    assert.equal(existsSync(join(config.nodeFolder, 'state', 'a')), false, 'nothing made in the state folder');
+    // A link to a place that does not exist: refused, and the place is not made.
+    symlinkSync(join(root, 'nowhere'), join(config.dataFolder, 'dangling'));
+    await assert.rejects(replyFile(config, msg({ directory: 'dangling/a' }), 's'), /symbolic link that leads outside/);
+    assert.equal(existsSync(join(root, 'nowhere')), false);
+  });
 });
 
 describe('lineSplitter', () => {

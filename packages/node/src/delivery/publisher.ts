@@ -159,6 +159,7 @@ export class Publisher {
     for (const [id, { actor }] of this.active) {
       this.opts.acks.unregister(id);
       actor.stop();
+      Publisher.byMessage.delete(id);
       this.s.inFlightBudget.release();
     }
     this.active.clear();
@@ -217,15 +218,38 @@ export class Publisher {
   /** When the receiver last answered a message of this subject (ms since the epoch). */
   private lastAnswerAt = 0;
 
-  /** The delivery machine with this publisher's `publish` action and guard; built once, shared by every delivery. */
-  private readonly logic = deliveryMachine.provide({
-    actions: publishWith((input) => this.publish(input.id, input.attempt)),
+  /** The publisher of each delivery actor in flight, for the shared delivery logic's `publish` action. */
+  private static readonly byActor = new WeakMap<object, Publisher>();
+  /** The publisher of each message in flight, for the shared delivery logic's guard (a guard is given no actor). */
+  private static readonly byMessage = new Map<string, Publisher>();
+
+  /**
+   * The delivery machine with the `publish` action and the
+   * `receiverAnsweringOthers` guard, built once for every publisher of the
+   * process: providing a machine builds all its state nodes again, which cost
+   * more than the rest of a publisher's start, once per subject (a fan-out to
+   * 1000 nodes starts 1000 publishers). The action finds the publisher by the
+   * delivery actor, the guard by the message id.
+   */
+  private static readonly logic = deliveryMachine.provide({
+    actions: publishWith((input) => {
+      const p = Publisher.byActor.get(input.actor);
+      return p ? p.publish(input.id, input.attempt) : Promise.reject(new Error(`no publisher for delivery ${input.id}`));
+    }),
     guards: {
       // Ordered and pipelined: an ACK timeout while the receiver answers the messages ahead is waited out, not resent.
-      receiverAnsweringOthers: ({ context }) =>
-        this.ordered && this.windowSize > 1 && Date.now() - this.lastAnswerAt < context.ackTimeoutMs,
+      receiverAnsweringOthers: ({ context }) => Publisher.byMessage.get(context.id)?.receiverAnswering(context.ackTimeoutMs) ?? false,
     },
   });
+
+  /**
+   * Whether an ACK timeout of `ackTimeoutMs` is to be waited out: this subject
+   * is ordered and pipelined, and its receiver answered another of its
+   * messages within that time (see the delivery machine).
+   */
+  private receiverAnswering(ackTimeoutMs: number): boolean {
+    return this.ordered && this.windowSize > 1 && Date.now() - this.lastAnswerAt < ackTimeoutMs;
+  }
 
   /** One send of message `id` (its `attempt`-th). */
   private async publish(id: string, attempt: number): Promise<void> {
@@ -271,8 +295,7 @@ export class Publisher {
     const m = rec.message;
     const { id } = rec;
     const s = this.s;
-    const logic = this.logic;
-    const actor = createActor(logic, {
+    const actor = createActor(Publisher.logic, {
       id: `message-${id}`,
       input: {
         id,
@@ -284,6 +307,8 @@ export class Publisher {
         attempts: rec.attempts,
       },
     });
+    Publisher.byActor.set(actor, this);
+    Publisher.byMessage.set(id, this);
     this.active.set(id, { rec, actor });
     s.inFlightBudget.add();
     s.metrics.inflight.inc();
@@ -410,6 +435,7 @@ export class Publisher {
       this.opts.acks.unregister(id);
       this.inFlight.forget(id);
       this.active.delete(id);
+      Publisher.byMessage.delete(id);
       a.actor.stop();
       this.s.inFlightBudget.release();
       this.s.metrics.inflight.dec();
@@ -428,6 +454,7 @@ export class Publisher {
     const s = this.s;
     const { id, message: m, subject } = rec;
     this.active.delete(id);
+    Publisher.byMessage.delete(id);
     s.inFlightBudget.release();
     // An ACK opens the window again; giving up on a message means the receiver is not answering
     // (a deadline says nothing about the receiver).

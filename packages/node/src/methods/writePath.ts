@@ -19,10 +19,18 @@
  * (journal, keys, ACL, audit log), the socket, the broker credentials. The
  * check compares real paths, so a link inside a root to a control folder
  * does not get around it. Every writer goes through {@link confinedFile}.
+ *
+ * The checks read the file system with synchronous calls (`realpath`,
+ * `lstat`): each takes microseconds on the node's own folders, where the same
+ * call through the thread pool costs ten times that in CPU, and a node taking
+ * replies from a thousand nodes makes several per reply. Folders are made
+ * through the thread pool: that can wait on the disk. A path not there
+ * yet is found out with an `lstat` that throws nothing, not a failed
+ * `realpath`, whose error object costs more than the call.
  */
-import { constants, type Stats } from 'node:fs';
-import { lstat, mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { constants, lstatSync, realpathSync, type Stats } from 'node:fs';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { UnrecoverableError, type WireMessage } from '@steward/core';
 import type { NodeConfig } from '../node/config.js';
 import { inmsgFileName } from '../inputs/inmsgFile.js';
@@ -31,6 +39,16 @@ import { runtimeSocketPath, socketFileName } from '../api/socketPath.js';
 
 /** Flags that open a file for appending without following a symbolic link. */
 export const appendNoFollow = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+
+/**
+ * Whether the absolute, normalised path `path` is `root` (also absolute and
+ * normalised) or inside it: what {@link isWithin} says of such paths, by
+ * comparing the text (as real paths and `join` results are).
+ */
+function isWithinNormal(root: string, path: string): boolean {
+  if (!path.startsWith(root)) return false;
+  return path.length === root.length || root.endsWith(sep) || path[root.length] === sep;
+}
 
 /** Whether `path` is `root` or inside it (both resolved, real paths). */
 export function isWithin(root: string, path: string): boolean {
@@ -87,13 +105,38 @@ export function controlPaths(config: NodeConfig, env: NodeJS.ProcessEnv = proces
   return list;
 }
 
+/** The real path of `path` (every link resolved, as realpath(3)); throws as it does. */
+function realpathOf(path: string): string {
+  return realpathSync.native(path);
+}
+
+/**
+ * Whether nothing is at `path` (or a part of it is not a folder), told by an
+ * lstat that throws nothing when nothing is there: a failed realpath costs
+ * an error object, many times the call itself.
+ */
+function absent(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) === undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOTDIR';
+  }
+}
+
 /** `path` with every link in its longest existing part resolved; the rest, not there yet, appended as is. */
-async function realish(path: string): Promise<string> {
+function realish(path: string): string {
   const rest: string[] = [];
   let current = resolve(path);
-  for (;;) {
+  for (let first = true; ; first = false) {
+    // Not there (a reply folder or file not made yet): one level up at once, as a failed realpath below would.
+    // Not asked of the path itself, which is there almost always: then realpath alone answers.
+    if (!first && absent(current) && dirname(current) !== current) {
+      rest.unshift(basename(current));
+      current = dirname(current);
+      continue;
+    }
     try {
-      return join(await realpath(current), ...rest);
+      return join(realpathOf(current), ...rest);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const parent = dirname(current);
@@ -101,6 +144,25 @@ async function realish(path: string): Promise<string> {
       rest.unshift(basename(current));
       current = parent;
     }
+  }
+}
+
+/** The real path of `path`, or undefined when it (or a link in it) leads nowhere. */
+function realpathIfThere(path: string): string | undefined {
+  try {
+    return realpathOf(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The lstat of `path`, or undefined when nothing is there; other errors are thrown, or with `quiet` taken as nothing there. */
+function lstatIfThere(path: string, quiet = false): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    if (quiet) return undefined;
+    throw err;
   }
 }
 
@@ -128,22 +190,22 @@ function controlGuard(config: NodeConfig): Promise<ControlGuard> {
   const now = Date.now();
   const cached = guards.get(config);
   if (cached && now - cached.at < guardTtlMs) return cached.guard;
-  const guard = resolveGuard(config);
+  const guard = new Promise<ControlGuard>((ok) => ok(resolveGuard(config)));
   guards.set(config, { at: now, guard });
   // A failed resolution is not kept.
   guard.catch(() => guards.delete(config));
   return guard;
 }
 
-async function resolveGuard(config: NodeConfig): Promise<ControlGuard> {
-  const resolved = await Promise.all(
-    controlPaths(config).map(async (c) => ({ ...c, real: await realish(c.kind === 'prefix' ? dirname(c.path) : c.path) })),
-  );
+function resolveGuard(config: NodeConfig): ControlGuard {
+  const resolved = controlPaths(config).map((c) => ({ ...c, real: realish(c.kind === 'prefix' ? dirname(c.path) : c.path) }));
   return {
     refusal(path: string, asked = path): string | undefined {
-      const via = isWithin(path, asked) ? '' : ` (real path ${path})`;
+      // Paths here are absolute and normalised (real paths, joins of them): compared as text, which is cheap.
+      const normal = isAbsolute(path) && normalize(path) === path;
       for (const c of resolved) {
-        if (!isWithin(c.real, path)) continue;
+        if (!(normal ? isWithinNormal(c.real, path) : isWithin(c.real, path))) continue;
+        const via = isWithin(path, asked) ? '' : ` (real path ${path})`;
         if (c.kind === 'folder') return `refused: ${asked} is inside the node's control folder ${c.path} (${c.what})${via}`;
         if (c.kind === 'file') return `refused: ${asked} is the node's control file ${c.path} (${c.what})${via}`;
         const first = relative(c.real, path).split(sep)[0] ?? '';
@@ -169,9 +231,13 @@ export async function confinedDir(root: string, parts: string[], mode?: number, 
     const why = guard?.refusal(path, asked);
     if (why) throw new UnrecoverableError(why);
   };
-  refuse(await realish(root));
-  await mkdir(root, { recursive: true, ...(mode !== undefined ? { mode } : {}) });
-  const realRoot = await realpath(root);
+  // The root is there almost always: its real path at once (what realish gives then, with nothing to create).
+  let realRoot = realpathIfThere(root);
+  if (realRoot === undefined) {
+    refuse(realish(root));
+    await mkdir(root, { recursive: true, ...(mode !== undefined ? { mode } : {}) });
+    realRoot = realpathOf(root);
+  }
   refuse(realRoot);
   let current = realRoot;
   for (const part of parts) {
@@ -179,11 +245,9 @@ export async function confinedDir(root: string, parts: string[], mode?: number, 
     if (part === '..' || part.includes('/')) throw new UnrecoverableError(`refused: path part "${part}" would leave ${root}`);
     const next = join(current, part);
     refuse(next);
-    let st = await lstat(next).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
+    let st = lstatIfThere(next);
     if (!st) {
+      // Through the thread pool: making a folder can wait on the disk, which must not hold up the event loop.
       const made = await mkdir(next, mode !== undefined ? { mode } : {}).then(
         () => true,
         (err: NodeJS.ErrnoException) => {
@@ -196,10 +260,10 @@ export async function confinedDir(root: string, parts: string[], mode?: number, 
         const dir = await open(next, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
         await dir.chmod(mode).finally(() => dir.close());
       }
-      st = await lstat(next);
+      st = lstatSync(next);
     }
     if (st.isSymbolicLink()) {
-      const target = await realpath(next).catch(() => undefined);
+      const target = realpathIfThere(next);
       if (target === undefined || !isWithin(realRoot, target))
         throw new UnrecoverableError(`refused: ${next} is a symbolic link that leads outside ${root}${target ? ` (to ${target})` : ''}`);
       // A link inside the root may still lead into a control folder: the real path decides.
@@ -226,13 +290,13 @@ export async function confinedFile(config: NodeConfig, root: string, parts: stri
   const guard = await controlGuard(config);
   const asked = join(root, ...parts, name);
   // The whole path first, so the refusal names the most specific control path (keys, not the state folder around them).
-  const early = guard.refusal(await realish(asked), asked);
+  const early = guard.refusal(realish(asked), asked);
   if (early) throw new UnrecoverableError(early);
   const dir = await confinedDir(root, parts, folderMode, guard, asked);
   const file = join(dir, name);
   const why = guard.refusal(file, asked);
   if (why) throw new UnrecoverableError(why);
-  const st = await lstat(file).catch(() => undefined);
+  const st = lstatIfThere(file, true);
   if (st?.isSymbolicLink()) throw new UnrecoverableError(`refused: ${file} is a symbolic link`);
   if (st && !st.isFile())
     throw new UnrecoverableError(`refused: ${file} exists and is ${st.isDirectory() ? 'a directory' : 'not a regular file'}`);
