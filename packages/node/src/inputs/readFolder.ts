@@ -193,7 +193,9 @@ export class ReadFolderWatcher {
     const ext = extname(name).toLowerCase();
     if (ext === '.yaml' || ext === '.yml') {
       // Loaded at the first YAML file: the parser is a large module most nodes never need.
-      const { parseAllDocuments } = await import('yaml');
+      const yaml = await import('yaml');
+      // yaml's Node.js build is CommonJS: loaded from the CLI's bundle, its exports come as `default` only.
+      const { parseAllDocuments } = 'parseAllDocuments' in yaml ? yaml : (yaml as unknown as { default: typeof yaml }).default;
       const out: FileEntry[] = [];
       parseAllDocuments(content).forEach((doc, d) => {
         const where = `document ${d + 1}`;
