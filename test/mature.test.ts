@@ -23,6 +23,7 @@ import {
   startNatsServer,
   startNode,
   outboxRows,
+  tailLines,
   waitFor,
   type NatsServerHandle,
   type NodeHandle,
@@ -546,6 +547,33 @@ describe('mature steward fields and methods', () => {
     assert.ok(outboxMentioning(central, `${t}-json`).length > 0, 'the JSON file was journaled');
     assert.deepEqual(outboxMentioning(central, `${t}-secret`), [], 'the linked file was not sent');
     assert.ok(!appendLog('ship1').includes(`${t}-secret`), 'the linked file was not sent');
+  });
+
+  it('read folder: a YAML document that refers to itself or multiplies its aliases is set aside; the rest of the file is sent', async () => {
+    const t = tag('alias');
+    const rf = join(central.folder, 'readfolder');
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]']
+      .concat(['b', 'c', 'd', 'e', 'f'].map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcde'[i]}`).join(', ')}]`))
+      .join('\n');
+    await writeFile(
+      join(rf, `${t}.yaml`),
+      [
+        `toNode: ship1\nmethod: REQCliCommand\nmethodArgs: [echo, ${t}-before]\nfileName: ${t}.before.out`,
+        'toNode: &self [*self]\nmethod: REQCliCommand',
+        bomb,
+        `toNode: ship1\nmethod: REQCliCommand\nmethodArgs: [echo, ${t}-after]\nfileName: ${t}.after.out`,
+      ].join('\n---\n') + '\n',
+    );
+    await waitFor(() => readFileOr(central.dataFile('ship1', `${t}.after.out`)) === `${t}-after\n`, {
+      timeoutMs: 30_000,
+      message: () => `the last document was not sent; central log:\n${tailLines(central.log(), 15)}`,
+    });
+    assert.equal(readFileOr(central.dataFile('ship1', `${t}.before.out`)), `${t}-before\n`);
+    await waitFor(() => !existsSync(join(rf, `${t}.yaml`)), { timeoutMs: 30_000, message: 'the file was not removed' });
+    const kept = readFileOr(join(rf, 'rejected', `${t}.yaml.rejected.txt`));
+    assert.match(kept, /document 2: not usable as messages: .*circular/i);
+    assert.match(kept, /document 3: not usable as messages: Excessive alias count/);
+    assert.doesNotMatch(central.log(), /inputs\/readFolder failed/, 'the read folder process never failed');
   });
 
   it('read folder: a file put there while the node was down is sent at start, once', async () => {

@@ -203,10 +203,17 @@ export class ReadFolderWatcher {
           out.push({ where, text: doc.toString(), reason: `not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}` });
           return;
         }
-        const value = doc.toJS() as unknown;
-        if (value === null || value === undefined) return;
-        const list = Array.isArray(value) ? value : [value];
-        list.forEach((v, e) => out.push({ where: `${where}, entry ${e + 1}`, value: v, text: JSON.stringify(v) }));
+        try {
+          // Throws on an alias bomb ("Excessive alias count"); JSON.stringify then throws on an alias that
+          // contains itself. Either is this document's fault: it is set aside, the others are read.
+          const value = doc.toJS() as unknown;
+          if (value === null || value === undefined) return;
+          const list = Array.isArray(value) ? value : [value];
+          const texts = list.map((v) => JSON.stringify(v));
+          list.forEach((v, e) => out.push({ where: `${where}, entry ${e + 1}`, value: v, text: texts[e]! }));
+        } catch (err) {
+          out.push({ where, text: doc.toString(), reason: `not usable as messages: ${(err as Error).message.split('\n')[0]}` });
+        }
       });
       return out;
     }
