@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { appendFile, chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -573,6 +573,29 @@ describe('mature steward fields and methods', () => {
     const kept = readFileOr(join(rf, 'rejected', `${t}.yaml.rejected.txt`));
     assert.match(kept, /document 2: not usable as messages: .*circular/i);
     assert.match(kept, /document 3: not usable as messages: Excessive alias count/);
+    assert.doesNotMatch(central.log(), /inputs\/readFolder failed/, 'the read folder process never failed');
+  });
+
+  it('read folder: a file over 64 MiB is moved aside unread, with the reason, and the folder goes on', async () => {
+    const t = tag('big');
+    const rf = join(central.folder, 'readfolder');
+    // Sparse: its size is what counts, nothing is written.
+    await writeFile(join(rf, `${t}.json`), '');
+    await truncate(join(rf, `${t}.json`), 64 * 1024 * 1024 + 1);
+    await writeFile(
+      join(rf, `${t}-small.json`),
+      JSON.stringify({ toNode: 'ship1', method: 'REQCliCommand', methodArgs: ['echo', `${t}-small`], fileName: `${t}.small.out` }),
+    );
+    await waitFor(() => readFileOr(central.dataFile('ship1', `${t}.small.out`)) === `${t}-small\n`, {
+      timeoutMs: 30_000,
+      message: () => `the small file was not sent; central log:\n${tailLines(central.log(), 15)}`,
+    });
+    const reason = await waitFor(() => readdirSync(join(rf, 'rejected')).find((n) => n.endsWith(`-${t}.json.reason.txt`)), {
+      timeoutMs: 30_000,
+      message: () => `no reason file: ${readdirSync(join(rf, 'rejected')).join(', ')}`,
+    });
+    assert.match(readFileOr(join(rf, 'rejected', reason)), /larger than 67108864 bytes \(67108865\): split it/);
+    assert.equal(existsSync(join(rf, `${t}.json`)), false, 'moved out of the folder');
     assert.doesNotMatch(central.log(), /inputs\/readFolder failed/, 'the read folder process never failed');
   });
 
