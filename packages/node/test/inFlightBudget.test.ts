@@ -2,7 +2,7 @@
  * The node-wide in-flight budget (delivery/inFlightBudget.ts): a first
  * message always has room, further ones only under the limit; a freed place
  * wakes the publishers that waited, first come first served, after the
- * current turn.
+ * releasing step.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -32,7 +32,7 @@ describe('InFlightBudget', () => {
     assert.equal(budget.inFlight, 3);
   });
 
-  it('wakes waiting publishers in the order they asked, after the current turn, only while there is room', async () => {
+  it('wakes waiting publishers in the order they asked, once the releasing step is over, only while there is room', async () => {
     const budget = new InFlightBudget(1);
     const woken: string[] = [];
     const [a, b, c] = ['a', 'b', 'c'].map((n) => waiter(budget, n, woken)) as [BudgetWaiter, BudgetWaiter, BudgetWaiter];

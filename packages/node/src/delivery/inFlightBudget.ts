@@ -65,8 +65,9 @@ export class InFlightBudget {
   }
 
   /**
-   * Wakes waiting publishers after the current turn (never inside another
-   * publisher's step), first come first served, while places are free.
+   * Wakes waiting publishers in a microtask, once the step that freed the
+   * place is over (never inside another publisher's step), first come first
+   * served, while places are free.
    */
   private scheduleWake(): void {
     if (this.wakeScheduled) return;
