@@ -157,12 +157,22 @@ export class Publisher {
     this.inFlight.clear();
     this.s.inFlightBudget.forget(this.budgetWaiter);
     for (const [id, { actor }] of this.active) {
-      this.opts.acks.unregister(id);
+      this.untrack(id);
       actor.stop();
-      Publisher.byMessage.delete(id);
-      this.s.inFlightBudget.release();
     }
-    this.active.clear();
+  }
+
+  /**
+   * Delivery `id` is no longer in flight here (it ended, was withdrawn, or
+   * the publisher stopped): forgotten everywhere it was noted, and its place
+   * in the node's budget freed.
+   */
+  private untrack(id: string): void {
+    this.active.delete(id);
+    Publisher.byMessage.delete(id);
+    this.opts.acks.unregister(id);
+    this.inFlight.forget(id);
+    this.s.inFlightBudget.release();
   }
 
   /** Journals a change of delivery `id`; a failure is reported, never thrown. */
@@ -311,7 +321,6 @@ export class Publisher {
     Publisher.byMessage.set(id, this);
     this.active.set(id, { rec, actor });
     s.inFlightBudget.add();
-    s.metrics.inflight.inc();
     this.opts.acks.register(id, m.toNode, (e) => {
       if (e.type === 'ACK') this.lastAnswerAt = Date.now();
       if (e.type === 'NO_RESPONDERS') {
@@ -432,13 +441,8 @@ export class Publisher {
     const withdrawn: OutboxRecord[] = [];
     for (const [id, a] of this.active) {
       if (a === oldest) continue;
-      this.opts.acks.unregister(id);
-      this.inFlight.forget(id);
-      this.active.delete(id);
-      Publisher.byMessage.delete(id);
+      this.untrack(id);
       a.actor.stop();
-      this.s.inFlightBudget.release();
-      this.s.metrics.inflight.dec();
       withdrawn.push(a.rec);
       this.s.journal
         .updateOutbox(id, { state: OutboxState.Queued, attempts: a.rec.attempts, snapshotOf: undefined })
@@ -453,16 +457,11 @@ export class Publisher {
   private async finish(rec: OutboxRecord, out: DeliveryOutput): Promise<void> {
     const s = this.s;
     const { id, message: m, subject } = rec;
-    this.active.delete(id);
-    Publisher.byMessage.delete(id);
-    s.inFlightBudget.release();
+    this.untrack(id);
     // An ACK opens the window again; giving up on a message means the receiver is not answering
     // (a deadline says nothing about the receiver).
     if (out.status === 'delivered') this.cwnd = Math.min(this.windowSize, this.cwnd + 1);
     else if (!out.deadlinePassed && out.status !== 'cancelled') this.closeWindow();
-    this.opts.acks.unregister(id);
-    this.inFlight.forget(id);
-    s.metrics.inflight.dec();
     try {
       // An output too big for the ACK comes in chunks: recorded and told once whole (see chunks.ts).
       if (out.reply?.outputChunks) {
