@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
+  folderSocketEnv,
   cleanupHarness,
   makeTempDir,
   startNatsServer,
@@ -34,9 +35,6 @@ interface Run {
   stdout: string;
   stderr: string;
 }
-
-/** The client commands find the node's socket in its folder. */
-const folderSocketEnv = { XDG_RUNTIME_DIR: '' };
 
 /** Runs `steward <args>` in `cwd` (async: `steward send` waits for the node). */
 function steward(args: string[], cwd: string, timeoutMs = 120_000): Promise<Run> {

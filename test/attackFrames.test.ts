@@ -33,6 +33,7 @@ import {
 import type { KeyObject } from 'node:crypto';
 
 import {
+  folderSocketEnv,
   cleanupHarness,
   makeTempDir,
   startNatsServer,
@@ -51,9 +52,6 @@ interface Ack {
   status: string;
   error?: string;
 }
-
-/** The client commands of these tests find the node's socket in its folder. */
-const folderSocketEnv = { XDG_RUNTIME_DIR: '' };
 
 const readOr = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
 

@@ -17,6 +17,7 @@ import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node'
 import { privateKeyFromPem, signedJson } from '@steward/core';
 
 import {
+  folderSocketEnv,
   cleanupHarness,
   makeTempDir,
   startNatsServer,
@@ -36,9 +37,6 @@ interface Ack {
   status: string;
   error?: string;
 }
-
-/** The client commands of these tests find the node's socket in its folder. */
-const folderSocketEnv = { XDG_RUNTIME_DIR: '' };
 
 describe('attacks on replies and ACKs', { timeout: 400_000 }, () => {
   const tag = randomUUID().slice(0, 6);

@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 
 import {
+  folderSocketEnv,
   cleanupHarness,
   makeTempDir,
   startNatsServer,
@@ -27,9 +28,6 @@ import {
 } from './helpers/index.js';
 
 after(cleanupHarness);
-
-/** Nodes of these tests put their socket in their folder, whatever the developer's session has. */
-const folderSocketEnv = { XDG_RUNTIME_DIR: '' };
 
 interface CliRun {
   code: number | null;

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
+  folderSocketEnv,
   cleanupHarness,
   makeTempDir,
   startNatsServer,
@@ -27,9 +28,6 @@ import {
 } from './helpers/index.js';
 
 after(cleanupHarness);
-
-/** Nodes of these tests put their socket in their folder, whatever the developer's session has. */
-const folderSocketEnv = { XDG_RUNTIME_DIR: '' };
 
 function cliEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...folderSocketEnv };

@@ -11,7 +11,7 @@ export { findNatsServer, readNatsInfo, startNatsServer, stopAllNatsServers } fro
 export type { FindNatsServerOptions, NatsServerHandle, NatsServerOptions } from './natsServer.js';
 export { repoRoot, startNode, stewardBin, stopAll } from './stewardNode.js';
 export type { NodeHandle, StartNodeOptions } from './stewardNode.js';
-export { runSteward, showRun } from './stewardCli.js';
+export { folderSocketEnv, runSteward, showRun } from './stewardCli.js';
 export type { CliRun } from './stewardCli.js';
 export { keepTestDirs, makeTempDir, removeTempDirs } from './tempDir.js';
 export type { TempDirCleanup } from './tempDir.js';

@@ -6,6 +6,12 @@ import { spawn } from 'node:child_process';
 
 import { stewardBin } from './stewardNode.js';
 
+/**
+ * Environment for nodes and client commands that keep the socket in the
+ * node's folder, whatever the developer's session has (no `XDG_RUNTIME_DIR`).
+ */
+export const folderSocketEnv = { XDG_RUNTIME_DIR: '' };
+
 /** How a CLI run ended and what it printed. */
 export interface CliRun {
   code: number | null;
