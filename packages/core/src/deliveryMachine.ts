@@ -121,12 +121,10 @@ export interface DeliveryOutput {
   lastError?: string;
 }
 
-/** What the `publish` action is given: which attempt this is, and of which delivery actor. */
+/** What the `publish` action is given: which message, and which attempt of it this is. */
 export interface PublishInput {
   id: string;
   attempt: number;
-  /** The delivery actor itself, so one provided machine can serve many senders (keyed by actor). */
-  actor: object;
 }
 
 /** Whether another attempt is allowed after `attempts` sends. */
@@ -332,7 +330,7 @@ export function publishWith(publish: (input: PublishInput) => Promise<void>): {
   return {
     publish: ({ context, self }) => {
       const attempt = context.attempts;
-      publish({ id: context.id, attempt, actor: self }).then(
+      publish({ id: context.id, attempt }).then(
         () => self.send({ type: 'PUBLISHED', attempt }),
         (error: unknown) => self.send({ type: 'PUBLISH_FAILED', attempt, error }),
       );

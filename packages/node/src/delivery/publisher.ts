@@ -228,9 +228,7 @@ export class Publisher {
   /** When the receiver last answered a message of this subject (ms since the epoch). */
   private lastAnswerAt = 0;
 
-  /** The publisher of each delivery actor in flight, for the shared delivery logic's `publish` action. */
-  private static readonly byActor = new WeakMap<object, Publisher>();
-  /** The publisher of each message in flight, for the shared delivery logic's guard (a guard is given no actor). */
+  /** The publisher of each message in flight, for the shared delivery logic's action and guard. */
   private static readonly byMessage = new Map<string, Publisher>();
 
   /**
@@ -238,12 +236,12 @@ export class Publisher {
    * `receiverAnsweringOthers` guard, built once for every publisher of the
    * process: providing a machine builds all its state nodes again, which cost
    * more than the rest of a publisher's start, once per subject (a fan-out to
-   * 1000 nodes starts 1000 publishers). The action finds the publisher by the
-   * delivery actor, the guard by the message id.
+   * 1000 nodes starts 1000 publishers). The action and the guard find the
+   * publisher by the message id.
    */
   private static readonly logic = deliveryMachine.provide({
     actions: publishWith((input) => {
-      const p = Publisher.byActor.get(input.actor);
+      const p = Publisher.byMessage.get(input.id);
       return p ? p.publish(input.id, input.attempt) : Promise.reject(new Error(`no publisher for delivery ${input.id}`));
     }),
     guards: {
@@ -317,7 +315,6 @@ export class Publisher {
         attempts: rec.attempts,
       },
     });
-    Publisher.byActor.set(actor, this);
     Publisher.byMessage.set(id, this);
     this.active.set(id, { rec, actor });
     s.inFlightBudget.add();
