@@ -29,7 +29,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'packages', 'cli', 'bundled');
 
 /** Packages loaded from node_modules at run time, not bundled (see the header). */
-export const bundleExternals = ['better-sqlite3', 'node-pty', 'ws', 'bufferutil', 'utf-8-validate', 'yargs', 'yargs-parser'];
+const bundleExternals = ['better-sqlite3', 'node-pty', 'ws', 'bufferutil', 'utf-8-validate', 'yargs', 'yargs-parser'];
 
 export async function bundleCli() {
   rmSync(outdir, { recursive: true, force: true });
