@@ -116,6 +116,7 @@ export {
   type ExecutionResult,
   type MethodOutcome,
 } from './executionMachine.js';
+export { SteppedActor, type SteppedObserver } from './steppedActor.js';
 export {
   supervisorMachine,
   processLogic,

@@ -19,7 +19,6 @@
  * node-wide budget (`maxInFlight`, see inFlightBudget.ts), which the
  * publishers of a node share.
  */
-import { createActor, type ActorRefFrom } from 'xstate';
 import {
   deliveryMachine,
   encodeMessageFields,
@@ -30,6 +29,7 @@ import {
   OutboxState,
   parseSubject,
   publishWith,
+  SteppedActor,
   type DeliveryOutput,
   type OutboxPatch,
   type OutboxRecord,
@@ -59,7 +59,8 @@ export interface PublisherOptions {
   security?: NodeSecurity;
 }
 
-type DeliveryActor = ActorRefFrom<typeof deliveryMachine>;
+/** A message's delivery machine, stepped by its publisher (see SteppedActor). */
+type DeliveryActor = SteppedActor<typeof deliveryMachine>;
 
 /** A delivery in flight: its record as loaded and its actor. */
 interface Active {
@@ -303,18 +304,58 @@ export class Publisher {
     const m = rec.message;
     const { id } = rec;
     const s = this.s;
-    const actor = createActor(Publisher.logic, {
-      id: `message-${id}`,
-      input: {
-        id,
-        wantsAck: this.wantsAck,
-        ackTimeoutMs: m.timeout * 1000,
-        retries: m.retries,
-        retryWaitMs: (m.retryWait ?? 0) * 1000,
-        errorBackoffMs: m.timeout * 1000,
-        attempts: rec.attempts,
+    let lastState: string | undefined;
+    const actor: DeliveryActor = new SteppedActor(
+      Publisher.logic,
+      {
+        id: `message-${id}`,
+        input: {
+          id,
+          wantsAck: this.wantsAck,
+          ackTimeoutMs: m.timeout * 1000,
+          retries: m.retries,
+          retryWaitMs: (m.retryWait ?? 0) * 1000,
+          errorBackoffMs: m.timeout * 1000,
+          attempts: rec.attempts,
+        },
       },
-    });
+      {
+        next: (snap) => {
+          const state = topState(snap.value);
+          if (state === lastState || snap.status !== 'active') return;
+          lastState = state;
+          if (state === 'retryWait') this.closeWindow();
+          // Withdrawn by closeWindow(): not an attempt, and nothing to record.
+          if (!this.active.has(id)) return;
+          s.events.emit('delivery', {
+            id,
+            subject: rec.subject,
+            message: m,
+            state,
+            attempts: snap.context.attempts,
+            time: Date.now(),
+            ...(snap.context.lastError !== undefined ? { lastError: snap.context.lastError } : {}),
+          });
+          // Its start in `queued` as loaded is what the journal says already: no write (one commit fewer per message).
+          if (state === OutboxState.Queued && rec.state === OutboxState.Queued && snap.context.attempts === rec.attempts) return;
+          const patch = { state: state as OutboxState, attempts: snap.context.attempts, snapshotOf: () => actor.getPersistedSnapshot() };
+          // A send is journaled only when its ACK is slow (see inFlight); every other state at once.
+          if (state === OutboxState.Sending || state === OutboxState.AwaitingAck) this.inFlight.note(id, patch);
+          else {
+            this.inFlight.forget(id);
+            this.record(id, patch);
+          }
+        },
+        complete: () => {
+          const out = actor.getSnapshot().output;
+          if (out) void this.finish(rec, out);
+        },
+        error: (err) => {
+          // A delivery actor must never fail; if it does, the publisher restarts and resumes from the journal.
+          this.opts.fail(err);
+        },
+      },
+    );
     Publisher.byMessage.set(id, this);
     this.active.set(id, { rec, actor });
     s.inFlightBudget.add();
@@ -325,43 +366,6 @@ export class Publisher {
         if (!this.active.has(id)) return; // withdrawn: it waits in the queue, not for this answer
       }
       actor.send(e.type === 'ACK' && e.reply.status === 'running' ? { type: 'RUNNING' } : e);
-    });
-    let lastState: string | undefined;
-    actor.subscribe({
-      next: (snap) => {
-        const state = topState(snap.value);
-        if (state === lastState || snap.status !== 'active') return;
-        lastState = state;
-        if (state === 'retryWait') this.closeWindow();
-        // Withdrawn by closeWindow(): not an attempt, and nothing to record.
-        if (!this.active.has(id)) return;
-        s.events.emit('delivery', {
-          id,
-          subject: rec.subject,
-          message: m,
-          state,
-          attempts: snap.context.attempts,
-          time: Date.now(),
-          ...(snap.context.lastError !== undefined ? { lastError: snap.context.lastError } : {}),
-        });
-        // Its start in `queued` as loaded is what the journal says already: no write (one commit fewer per message).
-        if (state === OutboxState.Queued && rec.state === OutboxState.Queued && snap.context.attempts === rec.attempts) return;
-        const patch = { state: state as OutboxState, attempts: snap.context.attempts, snapshotOf: () => actor.getPersistedSnapshot() };
-        // A send is journaled only when its ACK is slow (see inFlight); every other state at once.
-        if (state === OutboxState.Sending || state === OutboxState.AwaitingAck) this.inFlight.note(id, patch);
-        else {
-          this.inFlight.forget(id);
-          this.record(id, patch);
-        }
-      },
-      complete: () => {
-        const out = actor.getSnapshot().output;
-        if (out) void this.finish(rec, out);
-      },
-      error: (err) => {
-        // A delivery actor must never fail; if it does, the publisher restarts and resumes from the journal.
-        this.opts.fail(err);
-      },
     });
     actor.start();
     // Cancelled (steward cancel) before its turn: ends cancelled without a send.

@@ -5,8 +5,15 @@
  * subscriber's `finish` (the machine's `reply` actor). A row of batched
  * messages is marked in one commit and run once.
  */
-import { createActor } from 'xstate';
-import { executionMachine, executionWith, InboxState, type ExecutionResult, type MethodOutcome, type WireMessage } from '@steward/core';
+import {
+  executionMachine,
+  executionWith,
+  InboxState,
+  SteppedActor,
+  type ExecutionResult,
+  type MethodOutcome,
+  type WireMessage,
+} from '@steward/core';
 import type { MethodHandler } from '../methods/index.js';
 import { FailureKind } from '../node/errorKernel.js';
 import type { NodeServices } from '../node/services.js';
@@ -166,18 +173,44 @@ export class ExecutionRunner {
     this.runs.set(m.id, { m, subject, storedProgress, partial: '', ...(outcome ? { outcome } : {}) });
     const logic = this.logic;
     return new Promise<void>((resolve) => {
-      const actor = createActor(logic, {
-        id: `execution-${m.id}`,
-        input: {
-          id: m.id,
-          methodTimeoutMs: handler.timeLimitMs ? handler.timeLimitMs(m) : m.methodTimeout < 0 ? -1 : m.methodTimeout * 1000,
-          ...(pending.cancelReason !== undefined ? { cancelReason: pending.cancelReason } : {}),
-        },
-      });
       const done = (): void => {
         this.runs.delete(m.id);
         resolve();
       };
+      let last: string | undefined;
+      const actor = new SteppedActor(
+        logic,
+        {
+          id: `execution-${m.id}`,
+          input: {
+            id: m.id,
+            methodTimeoutMs: handler.timeLimitMs ? handler.timeLimitMs(m) : m.methodTimeout < 0 ? -1 : m.methodTimeout * 1000,
+            ...(pending.cancelReason !== undefined ? { cancelReason: pending.cancelReason } : {}),
+          },
+        },
+        {
+          next: (snap) => {
+            const state = typeof snap.value === 'string' ? snap.value : Object.keys(snap.value)[0]!;
+            // 'replied' is emitted by finish(), with the result.
+            if (state !== last && state !== 'replied') {
+              last = state;
+              s.events.emit('execution', { id: m.id, subject, message: m, state, time: Date.now() });
+            }
+          },
+          complete: done,
+          error: (err) => {
+            s.errors.report({
+              kind: FailureKind.ActorCrashed,
+              text: `execution actor of ${m.id} failed`,
+              messageId: m.id,
+              subject,
+              error: err,
+            });
+            this.opts.pending.delete(m.id);
+            done();
+          },
+        },
+      );
       pending.stop = () => {
         // Stopping an actor runs no exit action: the method still under way is stopped here (its process tree killed).
         this.actions.stopMethod({ self: actor });
@@ -185,29 +218,6 @@ export class ExecutionRunner {
         done();
       };
       pending.cancel = (reason) => actor.send({ type: 'CANCEL', reason });
-      let last: string | undefined;
-      actor.subscribe({
-        next: (snap) => {
-          const state = typeof snap.value === 'string' ? snap.value : Object.keys(snap.value)[0]!;
-          // 'replied' is emitted by finish(), with the result.
-          if (state !== last && state !== 'replied') {
-            last = state;
-            s.events.emit('execution', { id: m.id, subject, message: m, state, time: Date.now() });
-          }
-        },
-        complete: done,
-        error: (err) => {
-          s.errors.report({
-            kind: FailureKind.ActorCrashed,
-            text: `execution actor of ${m.id} failed`,
-            messageId: m.id,
-            subject,
-            error: err,
-          });
-          this.opts.pending.delete(m.id);
-          done();
-        },
-      });
       // The machine passes through `received` before its first snapshot; told only when someone listens (steward watch).
       if (s.events.listenerCount('received') > 0)
         s.events.emit('received', { id: m.id, subject, message: m, state: 'received', time: Date.now() });
