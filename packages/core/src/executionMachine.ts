@@ -167,6 +167,12 @@ export interface ExecutionImplementation {
   method: (id: string, signal: AbortSignal) => Promise<MethodOutcome>;
   /** Journals and answers `result`. */
   reply: (result: ExecutionResult) => Promise<void>;
+  /**
+   * The outcome of execution `id` when it is already under way elsewhere (a
+   * message run as part of a batch): then `method` is not called, and no
+   * abort signal is made for it (stopping it cannot stop the batch).
+   */
+  outcomeOf?: (id: string) => Promise<MethodOutcome> | undefined;
 }
 
 /** An actor as the actions below see it: they answer it with events, while it still runs. */
@@ -193,6 +199,14 @@ export function executionWith(impl: ExecutionImplementation): {
   };
   return {
     runMethod: ({ context, self }) => {
+      const batched = impl.outcomeOf?.(context.id);
+      if (batched) {
+        batched.then(
+          (o) => tell(self, { type: 'METHOD_DONE', outcome: o }),
+          (err: unknown) => tell(self, { type: 'METHOD_FAILED', error: err instanceof Error ? err.message : String(err) }),
+        );
+        return;
+      }
       const controller = new AbortController();
       running.set(self, controller);
       // A method that throws at once fails like one whose promise rejects.

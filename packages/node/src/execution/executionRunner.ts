@@ -73,6 +73,8 @@ export class ExecutionRunner {
   /** The execution machine's actions for this subscriber (see executionWith). */
   private readonly actions = executionWith({
     method: (id, signal) => this.runMethod(id, signal),
+    // Part of a batch: marked running and run by executeBatch().
+    outcomeOf: (id) => this.runs.get(id)?.outcome,
     reply: async (input) => {
       const run = this.runs.get(input.id);
       // Stopped by methodTimeout or a cancel: what the method reported before the kill.
@@ -94,8 +96,6 @@ export class ExecutionRunner {
   private async runMethod(id: string, signal: AbortSignal): Promise<MethodOutcome> {
     const run = this.runs.get(id);
     if (!run) throw new Error(`no execution ${id} under way`);
-    // Part of a batch: marked running and run by executeBatch().
-    if (run.outcome) return run.outcome;
     const { m, subject, storedProgress } = run;
     const s = this.s;
     const handler = this.opts.handlerFor(m);
