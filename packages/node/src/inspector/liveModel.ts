@@ -265,7 +265,11 @@ export class LiveModel {
 
   /** The subject of a message this node saw recently. */
   subjectOf(id: string): string | undefined {
-    return this.subjects.get(id);
+    return (
+      this.subjects.get(id) ??
+      this.active.get(keyOf(ActorKind.Delivery, id))?.subject ??
+      this.active.get(keyOf(ActorKind.Execution, id))?.subject
+    );
   }
 
   /** Recent failures, newest first. */
@@ -351,11 +355,20 @@ export class LiveModel {
   private track(next: Omit<ActorEntry, 'startedAt' | 'updatedAt'>, final: boolean, time: number, detail: string | undefined): void {
     const key = keyOf(next.kind, next.id);
     const prev = this.active.get(key);
-    // Object.assign onto a new object, not a spread of `prev`: every message's entry is made this way, and the
-    // spread copies the shape of `prev` and grows it into a larger object (see core toWireMessage).
-    const entry: ActorEntry = Object.assign({}, prev, next, { startedAt: prev?.startedAt ?? time, updatedAt: time });
-    if (prev?.status && !next.status) entry.status = prev.status;
-    this.rememberSubject(next.id, next.subject);
+    let entry: ActorEntry;
+    if (prev) {
+      // Updated in place (a field `next` lacks, like an earlier status, stays): an entry is this model's own, and
+      // whoever shows it reads it at once. Three or four changes per message make no new object.
+      entry = Object.assign(prev, next);
+      entry.updatedAt = time;
+    } else {
+      // `next` is a new object made by the caller: it becomes the entry.
+      entry = next as ActorEntry;
+      entry.startedAt = time;
+      entry.updatedAt = time;
+    }
+    // Noted when a message is first seen and when its actor ends; in between, its entry in flight has the subject.
+    if (!prev || final) this.rememberSubject(next.id, next.subject);
     if (this.opts.timelines > 0) {
       this.remember(next.id, {
         time,
