@@ -599,6 +599,36 @@ describe('mature steward fields and methods', () => {
     assert.doesNotMatch(central.log(), /inputs\/readFolder failed/, 'the read folder process never failed');
   });
 
+  it('inmsg.txt: a file too big to read whole is kept aside unread and reported, and the next one is read', async () => {
+    const t = tag('biginmsg');
+    const inmsg = join(central.folder, 'inmsg.txt');
+    const size = 600 * 1024 * 1024;
+    // Sparse: 600 MiB of nothing, over V8's longest string. Read whole, it failed the watcher at every restart.
+    await truncate(inmsg, size);
+    const aside = await waitFor(() => readdirSync(central.folder).find((n) => /^inmsg\.txt\.\d+-\d+\.too-big$/.test(n)), {
+      timeoutMs: 30_000,
+      message: () => `not moved aside; central log:\n${tailLines(central.log(), 15)}`,
+    });
+    try {
+      await appendFile(
+        inmsg,
+        JSON.stringify({ toNode: 'ship1', method: 'REQCliCommand', methodArgs: ['echo', t], fileName: `${t}.out` }) + '\n',
+      );
+      await waitFor(() => readFileOr(central.dataFile('ship1', `${t}.out`)) === `${t}\n`, {
+        timeoutMs: 30_000,
+        message: () => `the next inmsg.txt was not read; central log:\n${tailLines(central.log(), 15)}`,
+      });
+      assert.equal(statSync(join(central.folder, aside)).size, size, 'kept whole');
+      assert.match(
+        central.log(),
+        new RegExp(`inmsg\\.txt not read: ${size} bytes, larger than 67108864; kept as ${aside.replace(/\./g, '\\.')}: split it`),
+      );
+      assert.doesNotMatch(central.log(), /inputs\/inmsgFile failed/, 'the inmsg.txt watcher never failed');
+    } finally {
+      await rm(join(central.folder, aside), { force: true });
+    }
+  });
+
   it('read folder: a file put there while the node was down is sent at start, once', async () => {
     const t = tag('down');
     await ship2.stop();

@@ -14,12 +14,21 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import { basename, join } from 'node:path';
 import { CoalescingRunner } from './coalescingRunner.js';
 import { keepRejected, readInmsgText } from './inmsgEntries.js';
+import { FailureKind } from '../node/errorKernel.js';
 import type { NodeServices } from '../node/services.js';
 
 export { rejectedFileName } from './inmsgEntries.js';
 
 /** The input file's name, in the node folder. */
 export const inmsgFileName = 'inmsg.txt';
+
+/**
+ * The largest file taken in one go (64 MiB, as in the read folder). A larger
+ * one is moved aside unread, as `inmsg.txt.<time>.too-big`: read whole, it
+ * could pass V8's longest string (~512 MiB) or the heap, and fail the watcher
+ * at every restart while the file stayed.
+ */
+export const maxInmsgFileBytes = 64 * 1024 * 1024;
 
 const pollMs = 1000;
 const settleMs = 50;
@@ -93,6 +102,19 @@ export class InmsgWatcher {
   /** Journals every valid message of one moved file, keeps the rejected ones, then deletes it. */
   private async processFile(path: string): Promise<void> {
     const name = basename(path);
+    const { size } = await stat(path);
+    if (size > maxInmsgFileBytes) {
+      // Kept whole, never read: nothing in it is lost, and the watcher goes on with the next file.
+      const aside = path.replace(/\.processing$/, '.too-big');
+      await rename(path, aside);
+      this.s.errors.report({
+        kind: FailureKind.BadInput,
+        text:
+          `${inmsgFileName} not read: ${size} bytes, larger than ${maxInmsgFileBytes}; kept as ${basename(aside)}: ` +
+          `split it and append the parts to ${inmsgFileName} one at a time`,
+      });
+      return;
+    }
     const raw = await readFile(path, 'utf8');
     const { valid, rejected } = readInmsgText(this.s, raw, { label: inmsgFileName, keyPrefix: `inmsg:${name}`, source: inmsgFileName });
     // Journal first: the file is only deleted once every valid message is durable.
