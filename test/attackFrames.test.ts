@@ -154,6 +154,59 @@ describe('attacks on frames', { timeout: 400_000 }, () => {
     assert.equal(existsSync(file), false, 'the command never ran');
   });
 
+  it('a frame resent after its messages were taken is answered from the journal: each runs once, a new one with them runs', async () => {
+    const centralKey = privateKeyFromPem(readFileSync(join(central.folder, 'state', 'keys', 'node.key'), 'utf8'));
+    const subject = `${ship1Name}.EventACK.TextLogging`;
+    const log = join(ship1.folder, 'data', centralName, `${subject}.log`);
+    const before = readOr(log);
+    const line = (n: number) => `resent-${tag}-${n}\n`;
+    const [m1, m2, m3] = [1, 2, 3].map((n) =>
+      message({ fromNode: centralName, toNode: ship1Name, method: 'TextLogging', commandOrEvent: 'EventACK', data: [line(n)] }),
+    );
+    m2!.follows = m1!.id;
+    m3!.follows = m2!.id;
+    /** Sends a frame as central's publisher does and returns the answers of its ACK frames (one or more), in order. */
+    const send = async (messages: Record<string, unknown>[]): Promise<(Ack & { duplicate?: boolean })[]> => {
+      const replySubject = `_INBOX.resent${tag}.frame.${randomUUID()}`;
+      const got: (Ack & { duplicate?: boolean })[] = [];
+      const sub = nc.subscribe(replySubject, {
+        callback: (_err, m) => {
+          got.push(...(parseAckFrame(splitFrame(m.data, ACK_FRAME_TAG)).acks as unknown as Ack[]));
+        },
+      });
+      try {
+        nc.publish(subject, messageFrame(centralName, ship1Name, messages, centralKey), { reply: replySubject });
+        await waitFor(() => got.length >= messages.length, { timeoutMs: 30_000, message: () => `answers: ${JSON.stringify(got)}` });
+      } finally {
+        sub.unsubscribe();
+      }
+      return got;
+    };
+    const first = await send([m1!, m2!]);
+    assert.deepEqual(
+      first.map((a) => [a.id, a.status, a.duplicate ?? false]),
+      [
+        [m1!.id, 'received', false],
+        [m2!.id, 'received', false],
+      ],
+    );
+    await waitFor(() => readOr(log) === before + line(1) + line(2), { timeoutMs: 30_000, message: () => `${log}: ${readOr(log)}` });
+    // The same two again, as after the sender lost their ACKs, with a new one behind them.
+    const again = await send([m1!, m2!, m3!]);
+    assert.deepEqual(
+      again.map((a) => [a.id, a.status, a.duplicate ?? false]),
+      [
+        [m1!.id, 'received', true],
+        [m2!.id, 'received', true],
+        [m3!.id, 'received', false],
+      ],
+    );
+    await waitFor(() => readOr(log) === before + line(1) + line(2) + line(3), {
+      timeoutMs: 30_000,
+      message: () => `${log}: ${readOr(log)}`,
+    });
+  });
+
   it('a frame that claims to come from central, unsigned or signed with another key, is refused whole', async () => {
     const file = join(dir, `pwned-by-forged-frame-${tag}`);
     // CLICommandRequest, not the CLICommand of the test above: refusals are reported once per sender, method and

@@ -225,6 +225,7 @@ export class Journal {
       replyTo: db.prepare(`SELECT * FROM inbox WHERE answers = ? ORDER BY seq LIMIT 1`),
       inboxById: db.prepare(`SELECT * FROM inbox WHERE id = ?`),
       inboxExists: db.prepare(`SELECT 1 FROM inbox WHERE id = ?`).pluck(),
+      inboxIdsAmong: db.prepare(`SELECT id FROM inbox WHERE id IN (SELECT value FROM json_each(?))`).pluck(),
       openInbox: db.prepare(`SELECT * FROM inbox WHERE state IN ${openInboxStates} ORDER BY seq`),
       upsertNode: db.prepare(
         `INSERT INTO nodes (name, first_seen, last_seen, info) VALUES (@name, @now, @now, @info)
@@ -352,6 +353,11 @@ export class Journal {
   getInbox(id: string): InboxRecord | undefined {
     const row = this.stmts.inboxById.get(id) as InboxRow | undefined;
     return row && toInboxRecord(row);
+  }
+
+  /** Which of `ids` are in the inbox: one statement for all of them (a lookup in the id index each), nothing parsed. */
+  inboxIdsAmong(ids: readonly string[]): Set<string> {
+    return new Set(this.stmts.inboxIdsAmong.all(JSON.stringify(ids)) as string[]);
   }
 
   /** Whether message `id` is in the inbox: a lookup in the id index, nothing read or parsed. */

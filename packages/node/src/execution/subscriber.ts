@@ -127,6 +127,9 @@ export class Subscriber {
     await nc.flush();
   }
 
+  /** The inbox lookups of the frame being taken (see inInbox); undefined between frames. */
+  private frameInbox?: { ids: Set<string>; present: Set<string> };
+
   /** Unsubscribes and stops executions; their inbox state stays for recovery. */
   stop(): void {
     this.stopped = true;
@@ -229,7 +232,7 @@ export class Subscriber {
       return;
     }
     // Most messages are new: the index alone says so, and only a duplicate's record is read.
-    const stored = this.s.journal.hasInbox(m.id) ? this.s.journal.getInbox(m.id) : undefined;
+    const stored = this.inInbox(m.id) ? this.s.journal.getInbox(m.id) : undefined;
     if (stored) {
       this.s.metrics.duplicates.inc({ method: m.method });
       this.s.events.emit('execution', {
@@ -359,7 +362,18 @@ export class Subscriber {
 
   /** Whether message `id` was received (queued, running, finished or refused). */
   private hasSeen(id: string): boolean {
-    return this.pending.has(id) || this.held.wasRefused(id) || this.s.journal.hasInbox(id);
+    return this.pending.has(id) || this.held.wasRefused(id) || this.inInbox(id);
+  }
+
+  /**
+   * Whether message `id` is in the inbox. While a frame's messages are taken
+   * (one synchronous pass: no commit can come between), the frame's ids and
+   * the ids they follow were looked up at once (see onFrame); any other id is
+   * looked up alone.
+   */
+  private inInbox(id: string): boolean {
+    const checked = this.frameInbox;
+    return checked?.ids.has(id) ? checked.present.has(id) : this.s.journal.hasInbox(id);
   }
 
   /** `id` was taken: the message held for it, if any, is processed now (and so on down the chain). */
@@ -429,7 +443,18 @@ export class Subscriber {
       });
       return;
     }
-    for (const raw of messages) this.handle({ subject: msg.subject, raw, frame, ...(msg.reply ? { reply: msg.reply } : {}) });
+    // Which of them (and of the messages they follow) are in the inbox already: one lookup for the frame.
+    const ids = new Set<string>();
+    for (const raw of messages) {
+      if (typeof raw.id === 'string') ids.add(raw.id);
+      if (typeof raw.follows === 'string') ids.add(raw.follows);
+    }
+    this.frameInbox = { ids, present: s.journal.inboxIdsAmong([...ids]) };
+    try {
+      for (const raw of messages) this.handle({ subject: msg.subject, raw, frame, ...(msg.reply ? { reply: msg.reply } : {}) });
+    } finally {
+      this.frameInbox = undefined;
+    }
   }
 
   /** A message answered `rejected` (never journaled): remember it, and take what follows it. */
