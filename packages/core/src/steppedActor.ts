@@ -111,18 +111,7 @@ export class SteppedActor<TLogic extends AnyStateMachine> {
   start(): this {
     if (this.status !== 'new') return this;
     this.status = 'running';
-    const actions = this.initialActions ?? [];
-    this.initialActions = undefined;
-    this.processing = true;
-    try {
-      if (this.snapshot.status === 'error') throw this.snapshot.error;
-      this.execute(actions);
-      this.settle();
-    } catch (err) {
-      this.fail(err);
-    } finally {
-      this.processing = false;
-    }
+    this.step(undefined);
     this.drain();
     return this;
   }
@@ -163,15 +152,29 @@ export class SteppedActor<TLogic extends AnyStateMachine> {
 
   private process(event: EventFromLogic<TLogic>): void {
     if (this.snapshot.status !== 'active') return;
+    this.step(event);
+  }
+
+  /**
+   * One step: the transition on `event` (none: the start, whose actions the
+   * initial snapshot left), its actions, and the observer told. A throw fails
+   * the actor.
+   */
+  private step(event: EventFromLogic<TLogic> | undefined): void {
     this.processing = true;
     try {
-      scope.self = this;
-      collected = [];
-      const next = this.logic.transition(this.snapshot, event, scope as unknown as Scope) as AnyMachineSnapshot;
-      const actions = collected;
-      collected = [];
-      this.snapshot = next;
-      if (next.status === 'error') throw next.error;
+      let actions: ExecutableAction[];
+      if (event === undefined) {
+        actions = this.initialActions ?? [];
+        this.initialActions = undefined;
+      } else {
+        scope.self = this;
+        collected = [];
+        this.snapshot = this.logic.transition(this.snapshot, event, scope as unknown as Scope) as AnyMachineSnapshot;
+        actions = collected;
+        collected = [];
+      }
+      if (this.snapshot.status === 'error') throw this.snapshot.error;
       this.execute(actions);
       this.settle();
     } catch (err) {
