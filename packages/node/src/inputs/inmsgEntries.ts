@@ -13,6 +13,14 @@ import { parseInmsg, parseMessageSpec, ValidationError } from '@steward/core';
 import { FailureKind } from '../node/errorKernel.js';
 import type { NodeServices, SpecSubmission } from '../node/services.js';
 
+/**
+ * The largest input file read whole (64 MiB: some 200,000 messages), for
+ * `inmsg.txt` and the read folder. A larger one is moved aside unread: read
+ * whole it could exhaust the node's memory, or exceed the longest string V8
+ * can hold, and fail its watcher again at every restart while it stayed.
+ */
+export const maxInputFileBytes = 64 * 1024 * 1024;
+
 /** Where rejected entries are kept, in the node folder. */
 export const rejectedFileName = 'inmsg.rejected.txt';
 

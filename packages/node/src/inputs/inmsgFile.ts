@@ -13,7 +13,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CoalescingRunner } from './coalescingRunner.js';
-import { keepRejected, readInmsgText } from './inmsgEntries.js';
+import { keepRejected, maxInputFileBytes, readInmsgText } from './inmsgEntries.js';
 import { FailureKind } from '../node/errorKernel.js';
 import type { NodeServices } from '../node/services.js';
 
@@ -21,14 +21,6 @@ export { rejectedFileName } from './inmsgEntries.js';
 
 /** The input file's name, in the node folder. */
 export const inmsgFileName = 'inmsg.txt';
-
-/**
- * The largest file taken in one go (64 MiB, as in the read folder). A larger
- * one is moved aside unread, as `inmsg.txt.<time>.too-big`: read whole, it
- * could pass V8's longest string (~512 MiB) or the heap, and fail the watcher
- * at every restart while the file stayed.
- */
-export const maxInmsgFileBytes = 64 * 1024 * 1024;
 
 const pollMs = 1000;
 const settleMs = 50;
@@ -103,14 +95,15 @@ export class InmsgWatcher {
   private async processFile(path: string): Promise<void> {
     const name = basename(path);
     const { size } = await stat(path);
-    if (size > maxInmsgFileBytes) {
+    // A larger one is moved aside as `inmsg.txt.<time>.too-big` (see maxInputFileBytes).
+    if (size > maxInputFileBytes) {
       // Kept whole, never read: nothing in it is lost, and the watcher goes on with the next file.
       const aside = path.replace(/\.processing$/, '.too-big');
       await rename(path, aside);
       this.s.errors.report({
         kind: FailureKind.BadInput,
         text:
-          `${inmsgFileName} not read: ${size} bytes, larger than ${maxInmsgFileBytes}; kept as ${basename(aside)}: ` +
+          `${inmsgFileName} not read: ${size} bytes, larger than ${maxInputFileBytes}; kept as ${basename(aside)}: ` +
           `split it and append the parts to ${inmsgFileName} one at a time`,
       });
       return;

@@ -25,6 +25,7 @@ import { parseInmsg, parseMessageSpec, ValidationError } from '@steward/core';
 import { FailureKind } from '../node/errorKernel.js';
 import { isWithin } from '../methods/writePath.js';
 import { CoalescingRunner } from './coalescingRunner.js';
+import { maxInputFileBytes } from './inmsgEntries.js';
 import type { NodeServices, SpecSubmission } from '../node/services.js';
 
 /** The folder, inside the read folder, where rejected files and entries are kept. */
@@ -34,12 +35,6 @@ const pollMs = 1000;
 const settleMs = 100;
 /** An empty file younger than this may still be being written: it is left alone. */
 const emptyGraceMs = 5000;
-/**
- * Largest file read (64 MiB: some 200,000 messages). A larger one is moved
- * aside unread: read whole it could exhaust the node's memory, or exceed the
- * longest string V8 can hold, and fail again at every restart.
- */
-export const maxReadFolderFileBytes = 64 * 1024 * 1024;
 
 /** A file found in the folder: its name there, the path read (a link's target) and its state when found. */
 interface Found {
@@ -151,8 +146,8 @@ export class ReadFolderWatcher {
       return undefined;
     }
     const st = await stat(file).catch(() => undefined);
-    if (st && st.size > maxReadFolderFileBytes) {
-      await this.rejectFile(name, `larger than ${maxReadFolderFileBytes} bytes (${st.size}): split it into smaller files`);
+    if (st && st.size > maxInputFileBytes) {
+      await this.rejectFile(name, `larger than ${maxInputFileBytes} bytes (${st.size}): split it into smaller files`);
       return undefined;
     }
     return st ? { name, path, file, st } : undefined;
