@@ -215,8 +215,8 @@ describe('steward send, status and jobs against real nodes', () => {
     );
     assert.equal(status.result?.status, 'succeeded');
     assert.equal(status.result?.output, 'later\n');
-    // The same in words, looked up by a short prefix of the id.
-    const text = await steward(['status', id.slice(0, 8)], { cwd: central.folder });
+    // The same in words, looked up by the short id jobs and watch show (its last 8 characters).
+    const text = await steward(['status', id.slice(-8)], { cwd: central.folder });
     assert.equal(text.code, 0, show(text));
     assert.match(text.stdout, new RegExp(`message ${id}, sent by central`), show(text));
     assert.match(text.stdout, /state: +delivered after 1 attempt\(s\)/, show(text));

@@ -15,7 +15,7 @@ import { processIO, type ClientIO } from './sendCommand.js';
 /** Declares the options of `steward cancel`. */
 export function cancelOptions<T>(y: Argv<T>) {
   return clientOptions(y)
-    .positional('ids', { type: 'string', array: true, describe: 'message ids (or their first 6 or more characters)' })
+    .positional('ids', { type: 'string', array: true, describe: 'message ids (or their first or last 6 or more characters)' })
     .option('toNode', { type: 'string', describe: 'with no ids: every unfinished message to this node (or glob)' })
     .option('state', {
       type: 'string',

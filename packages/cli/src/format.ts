@@ -29,3 +29,13 @@ export function oneLine(text: string, max = 60): string {
   const t = text.replace(/\s+/g, ' ').trim();
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
+
+/**
+ * The short form of a message id that `watch` and `jobs` show: its last 8
+ * characters. Ids are time-ordered (see newMessageId), so their first
+ * characters are shared by every message of the same hours; the last ones
+ * are random. Every command that takes an id takes this too.
+ */
+export function shortId(id: string): string {
+  return id.slice(-8);
+}

@@ -9,7 +9,7 @@ import { defaultJobsLimit, maxJobsLimit, type JobSummary } from '@steward/node/c
 import { clientOptionNames, clientOptions, connectToNode, type NodeClient } from './clientSocket.js';
 import { exitCodeOfError, NodeFailedError } from './errors.js';
 import { ExitCode } from './exitCodes.js';
-import { formatTime, oneLine, table } from './format.js';
+import { formatTime, oneLine, shortId, table } from './format.js';
 import { processIO, type ClientIO } from './sendCommand.js';
 
 /** Declares the options of `steward jobs`. */
@@ -63,7 +63,7 @@ export async function runJobs(a: JobsArgs, io: ClientIO = processIO()): Promise<
     io.stdout.write(
       table(
         ['ID', 'CREATED', 'TO', 'METHOD', 'STATE', 'TRIES', 'RESULT'],
-        r.jobs.map((j) => [j.id.slice(0, 8), formatTime(j.createdAt), j.toNode, j.method, j.state, String(j.attempts), resultOf(j)]),
+        r.jobs.map((j) => [shortId(j.id), formatTime(j.createdAt), j.toNode, j.method, j.state, String(j.attempts), resultOf(j)]),
       ),
     );
     return ExitCode.Ok;

@@ -17,7 +17,12 @@ import { SendReport } from './sendReport.js';
 /** Declares the options of `steward retry`. */
 export function retryOptions<T>(y: Argv<T>) {
   return clientOptions(y)
-    .positional('ids', { type: 'string', array: true, demandOption: true, describe: 'message ids (or their first 6 or more characters)' })
+    .positional('ids', {
+      type: 'string',
+      array: true,
+      demandOption: true,
+      describe: 'message ids (or their first or last 6 or more characters)',
+    })
     .option('force', { type: 'boolean', default: false, describe: 'also send again a message that succeeded' })
     .option('wait', { type: 'boolean', default: true, describe: 'wait for the answers; --no-wait prints the new ids and exits' });
 }

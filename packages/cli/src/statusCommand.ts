@@ -17,7 +17,7 @@ export function statusOptions<T>(y: Argv<T>) {
   return clientOptions(y).positional('id', {
     type: 'string',
     demandOption: true,
-    describe: 'the message id (or its first 6 or more characters)',
+    describe: 'the message id (or its first or last 6 or more characters, as watch and jobs show it)',
   });
 }
 

@@ -9,11 +9,11 @@
  * it (never waiting) and later says how many with a `dropped` line.
  */
 import type { Argv } from 'yargs';
-import { isFailureEvent, minWatchIdPrefix, type SocketResponse, type WatchEvent } from '@steward/node/client';
+import { isFailureEvent, minWatchIdPart, type SocketResponse, type WatchEvent } from '@steward/node/client';
 import { clientOptionNames, clientOptions, connectToNode, type NodeClient } from './clientSocket.js';
 import { exitCodeOfError, NodeFailedError } from './errors.js';
 import { ExitCode } from './exitCodes.js';
-import { formatTime, oneLine } from './format.js';
+import { formatTime, oneLine, shortId } from './format.js';
 import { processIO, type ClientIO } from './sendCommand.js';
 
 /** Declares the options of `steward watch`. */
@@ -27,7 +27,7 @@ export function watchOptions<T>(y: Argv<T>) {
     .option('method', { type: 'string', describe: 'only messages of this method' })
     .option('id', {
       type: 'string',
-      describe: `only this message (an id or a prefix of at least ${minWatchIdPrefix} characters) and its reply`,
+      describe: `only this message (an id, or its first or last ${minWatchIdPart} or more characters) and its reply`,
     })
     .option('failures', { type: 'boolean', default: false, describe: 'only failures: expiries, failed results, refusals, restarts' })
     .option('json', {
@@ -133,19 +133,19 @@ export function humanLine(line: WatchLine): string {
       // lastError stays set on the next attempts: told where it happened.
       if (e.error !== undefined && (e.state === 'retryWait' || e.state === 'expired' || e.state === 'delivered'))
         details.push(oneLine(e.error, 100));
-      if (e.previousMessageId !== undefined) details.push(`reply to ${e.previousMessageId.slice(0, 8)}`);
-      return `${time} ${mark} ${e.id.slice(0, 8)}  → ${e.toNode.padEnd(12)} ${e.method.padEnd(18)} ${e.state}${list(details)}`;
+      if (e.previousMessageId !== undefined) details.push(`reply to ${shortId(e.previousMessageId)}`);
+      return `${time} ${mark} ${shortId(e.id)}  → ${e.toNode.padEnd(12)} ${e.method.padEnd(18)} ${e.state}${list(details)}`;
     }
     case 'execution': {
       const details: string[] = [];
       if (e.status !== undefined && e.status !== e.state) details.push(withExit(e.status, e.exitCode));
       else if (e.exitCode !== undefined && e.exitCode !== null) details.push(`exit ${e.exitCode}`);
       if (e.error !== undefined) details.push(oneLine(e.error, 100));
-      if (e.previousMessageId !== undefined) details.push(`reply to ${e.previousMessageId.slice(0, 8)}`);
-      return `${time} ${mark} ${e.id.slice(0, 8)}  ← ${e.fromNode.padEnd(12)} ${e.method.padEnd(18)} ${e.state}${list(details)}`;
+      if (e.previousMessageId !== undefined) details.push(`reply to ${shortId(e.previousMessageId)}`);
+      return `${time} ${mark} ${shortId(e.id)}  ← ${e.fromNode.padEnd(12)} ${e.method.padEnd(18)} ${e.state}${list(details)}`;
     }
     case 'failure':
-      return `${time} ${mark} ${(e.id ?? '-').slice(0, 8).padEnd(8)}  failure ${e.failureKind}: ${oneLine(e.text, 200)}`;
+      return `${time} ${mark} ${(e.id === undefined ? '-' : shortId(e.id)).padEnd(8)}  failure ${e.failureKind}: ${oneLine(e.text, 200)}`;
     case 'process': {
       const details: string[] = [];
       if (e.delayMs !== undefined) details.push(`in ${e.delayMs} ms`);

@@ -21,6 +21,7 @@ export {
   type MessageDefaults,
   type ParsedSpec,
 } from './message.js';
+export { newMessageId } from './messageId.js';
 export {
   SIGNATURE_FIELD,
   canonicalJson,

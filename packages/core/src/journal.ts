@@ -515,16 +515,18 @@ export class Journal {
   }
 
   /**
-   * Ids of outbox and inbox messages that begin with `prefix`, at most
-   * `limit` of them: lets an operator look a message up by a short id.
+   * Ids of outbox and inbox messages that begin or end with `part`, at most
+   * `limit` of them: lets an operator look a message up by a short id (its
+   * last characters, as `watch` and `jobs` show it: see shortId; or its first
+   * ones).
    */
-  findIdsByPrefix(prefix: string, limit = 2): string[] {
+  findIdsByPart(part: string, limit = 2): string[] {
     const rows = this.db
       .prepare(
-        `SELECT id FROM outbox WHERE substr(id, 1, @n) = @prefix
-         UNION SELECT id FROM inbox WHERE substr(id, 1, @n) = @prefix LIMIT @limit`,
+        `SELECT id FROM outbox WHERE substr(id, 1, @n) = @part OR substr(id, -@n) = @part
+         UNION SELECT id FROM inbox WHERE substr(id, 1, @n) = @part OR substr(id, -@n) = @part LIMIT @limit`,
       )
-      .all({ prefix, n: prefix.length, limit }) as { id: string }[];
+      .all({ part, n: part.length, limit }) as { id: string }[];
     return rows.map((r) => r.id);
   }
 

@@ -26,6 +26,25 @@ function msg(id: string, toNode = 'ship1'): WireMessage {
 }
 
 describe('journal', () => {
+  it('finds a message by the start or the end of its id, not by the middle', async () => {
+    const j = Journal.open(join(dir, 'parts.db'));
+    const subject = 'ship1.EventACK.TextLogging';
+    await j.submit([
+      { message: msg('0190aaaa-0000-7000-8000-00000000beef'), subject },
+      { message: msg('0190aaaa-0001-7000-8000-0000cafe0001'), subject },
+    ]);
+    await j.insertInbox(msg('0190bbbb-0000-7000-8000-0000feed0002'), subject);
+    assert.deepEqual(j.findIdsByPart('000000beef', 5), ['0190aaaa-0000-7000-8000-00000000beef']);
+    assert.deepEqual(j.findIdsByPart('feed0002', 5), ['0190bbbb-0000-7000-8000-0000feed0002'], 'inbox too');
+    assert.deepEqual(j.findIdsByPart('0190aaaa-0001', 5), ['0190aaaa-0001-7000-8000-0000cafe0001'], 'by the start');
+    assert.deepEqual(j.findIdsByPart('0190aaaa', 5).sort(), [
+      '0190aaaa-0000-7000-8000-00000000beef',
+      '0190aaaa-0001-7000-8000-0000cafe0001',
+    ]);
+    assert.deepEqual(j.findIdsByPart('7000-8000', 5), [], 'the middle finds nothing');
+    j.close();
+  });
+
   it('keeps submitted messages across a reopen, in order, until they are finished', async () => {
     const path = join(dir, 'a.db');
     let j = Journal.open(path);

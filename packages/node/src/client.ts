@@ -42,7 +42,7 @@ export {
   type CancelResult,
   type RetryItem,
 } from './api/socketProtocol.js';
-export { isFailureEvent, minWatchIdPrefix, type WatchEvent } from './api/watchProtocol.js';
+export { isFailureEvent, minWatchIdPart, type WatchEvent } from './api/watchProtocol.js';
 export { socketFileName, runtimeSocketPath } from './api/socketPath.js';
 export { loadOrCreateNodeKeys } from './security/keyStore.js';
 export { KeyStatus, readRegistry, decideKey, registryPath } from './security/keyRegistry.js';

@@ -70,11 +70,16 @@ describe('watchFilter', () => {
     assert.equal(watchFilter(req({ toNode: 'ship[!1]' })).matches(delivery()), false);
   });
 
-  it('--id matches a prefix of the id and of previousMessageId (the reply)', () => {
+  it('--id matches the start or the end of the id and of previousMessageId (the reply)', () => {
     const f = watchFilter(req({ id: '5514769a' }));
     assert.equal(f.matches(delivery()), true);
     assert.equal(f.matches(delivery({ id: 'ffff0000', previousMessageId: '5514769a-7b71' })), true);
     assert.equal(f.matches(delivery({ id: 'ffff0000' })), false);
+    // The short form watch and jobs show: the last characters.
+    const byEnd = watchFilter(req({ id: '769a-7b71' }));
+    assert.equal(byEnd.matches(delivery({ id: '0000-5514769a-7b71' })), true);
+    assert.equal(byEnd.matches(delivery({ id: 'ffff0000', previousMessageId: '5514769a-7b71' })), true);
+    assert.equal(byEnd.matches(delivery({ id: '5514769a-7b71-0000' })), false, 'in the middle is neither');
   });
 
   it('message filters match a failure by its subject and id, and leave out process events', () => {

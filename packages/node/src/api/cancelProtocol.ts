@@ -14,7 +14,7 @@ interface Problem {
 export interface CancelRequest {
   op: 'cancel';
   reqId?: string | number;
-  /** Message ids (or unambiguous prefixes of at least 6 characters); empty: select by `toNode`/`state`. */
+  /** Message ids (or their unambiguous first or last 6 or more characters); empty: select by `toNode`/`state`. */
   ids: string[];
   /** With no ids: only unfinished messages to nodes matching this name or glob. */
   toNode?: string;

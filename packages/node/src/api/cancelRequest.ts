@@ -19,7 +19,8 @@ import { cancelledCounter, withdrawalsOf } from '../delivery/withdrawals.js';
 import { ErrorCode, RequestError, withReqId, type CancelRequest, type CancelResult, type SocketResponse } from './socketProtocol.js';
 
 const finalStates = new Set<string>([OutboxState.Delivered, OutboxState.Expired, OutboxState.Cancelled]);
-const minIdPrefix = 6;
+/** Shortest part of an id (its first or last characters) a request resolves. */
+const minIdPart = 6;
 /** At most this many messages are cancelled by one `--toNode`/`--state` selection. */
 const maxSelected = 10_000;
 
@@ -53,7 +54,7 @@ export async function serveCancel(s: NodeServices, req: CancelRequest, respond: 
   respond({ type: 'cancel', ...withReqId(req.reqId), results });
 }
 
-/** The messages a request names: by id (or an unambiguous prefix), or by `toNode`/`state`. */
+/** The messages a request names: by id (or its unambiguous first or last characters), or by `toNode`/`state`. */
 function select(s: NodeServices, req: CancelRequest): (OutboxRecord | { id: string; unknown: true })[] {
   const j = s.journal;
   if (req.ids.length === 0) {
@@ -62,10 +63,10 @@ function select(s: NodeServices, req: CancelRequest): (OutboxRecord | { id: stri
   }
   return req.ids.map((given) => {
     let rec = j.getOutbox(given);
-    if (!rec && given.length >= minIdPrefix) {
-      const ids = j.findIdsByPrefix(given, 5).filter((id) => j.getOutbox(id) !== undefined);
+    if (!rec && given.length >= minIdPart) {
+      const ids = j.findIdsByPart(given, 5).filter((id) => j.getOutbox(id) !== undefined);
       if (ids.length > 1)
-        throw new RequestError(ErrorCode.Ambiguous, `id prefix "${given}" matches several messages: ${ids.join(', ')}`, {
+        throw new RequestError(ErrorCode.Ambiguous, `id "${given}" matches several messages: ${ids.join(', ')}`, {
           reqId: req.reqId,
         });
       if (ids.length === 1) rec = j.getOutbox(ids[0]!);

@@ -19,8 +19,8 @@ import {
   type StatusRequest,
 } from './socketProtocol.js';
 
-/** Shortest id prefix `status` resolves. */
-const minIdPrefix = 6;
+/** Shortest part of an id `status` resolves. */
+const minIdPart = 6;
 
 /**
  * Seconds after which a node that has not said hello counts as stale, unless
@@ -30,14 +30,14 @@ export function defaultStaleAfter(sayHelloInterval: number): number {
   return sayHelloInterval > 0 ? Math.max(3 * sayHelloInterval, 10) : 90;
 }
 
-/** `status`: what the journal knows of one message (by id, or an id prefix of at least 6 characters). */
+/** `status`: what the journal knows of one message (by id, or its first or last 6 or more characters). */
 export function statusOf(s: NodeServices, req: StatusRequest): SocketResponse {
   const j = s.journal;
   let id = req.id;
   if (!j.getOutbox(id) && !j.getInbox(id)) {
-    const ids = id.length >= minIdPrefix ? j.findIdsByPrefix(id, 5) : [];
+    const ids = id.length >= minIdPart ? j.findIdsByPart(id, 5) : [];
     if (ids.length > 1)
-      throw new RequestError(ErrorCode.Ambiguous, `id prefix "${id}" matches several messages: ${ids.join(', ')}`, { reqId: req.reqId });
+      throw new RequestError(ErrorCode.Ambiguous, `id "${id}" matches several messages: ${ids.join(', ')}`, { reqId: req.reqId });
     if (ids.length === 0)
       throw new RequestError(
         ErrorCode.NotFound,

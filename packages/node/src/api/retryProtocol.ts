@@ -14,7 +14,7 @@ interface Problem {
 export interface RetryRequest {
   op: 'retry';
   reqId?: string | number;
-  /** Message ids (or unambiguous prefixes of at least 6 characters). */
+  /** Message ids (or their unambiguous first or last 6 or more characters). */
   ids: string[];
   /** Also a message that succeeded (or whose outcome is unknown). @defaultValue false */
   force: boolean;
@@ -22,7 +22,7 @@ export interface RetryRequest {
 
 /** One message to send again, or why not. */
 export interface RetryItem {
-  /** The id given (resolved when it was a prefix). */
+  /** The id given (resolved when it was part of an id). */
   id: string;
   /** Where it was found: the journal, or the audit log once the journal pruned it. */
   from?: 'journal' | 'audit';

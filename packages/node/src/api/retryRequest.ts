@@ -16,7 +16,8 @@ import type { NodeServices } from '../node/services.js';
 import { withReqId, type SocketResponse } from './socketProtocol.js';
 import type { RetryItem, RetryRequest } from './retryProtocol.js';
 
-const minIdPrefix = 6;
+/** Shortest part of an id (its first or last characters) a request resolves. */
+const minIdPart = 6;
 /** Receiver statuses that mean it did not do its work: a retry is what the operator wants. */
 const failedStatuses = new Set(['failed', 'timedOut', 'rejected', 'interrupted', 'cancelled']);
 /** Fields the sending node sets on each message; a new message gets its own. */
@@ -32,9 +33,9 @@ export async function serveRetry(s: NodeServices, req: RetryRequest, respond: (r
 async function lookUp(s: NodeServices, given: string, force: boolean): Promise<RetryItem> {
   const j = s.journal;
   let rec = j.getOutbox(given);
-  if (!rec && given.length >= minIdPrefix) {
-    const ids = j.findIdsByPrefix(given, 5).filter((id) => j.getOutbox(id) !== undefined);
-    if (ids.length > 1) return { id: given, refused: `the id prefix matches several messages: ${ids.join(', ')}` };
+  if (!rec && given.length >= minIdPart) {
+    const ids = j.findIdsByPart(given, 5).filter((id) => j.getOutbox(id) !== undefined);
+    if (ids.length > 1) return { id: given, refused: `the id matches several messages: ${ids.join(', ')}` };
     if (ids.length === 1) rec = j.getOutbox(ids[0]!);
   }
   if (rec) {

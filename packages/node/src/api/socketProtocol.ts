@@ -74,7 +74,7 @@ export interface SendRequest {
   replyTimeout?: number;
 }
 
-/** `status`: one message by id (or an unambiguous id prefix of at least 6 characters). */
+/** `status`: one message by id (or its unambiguous first or last 6 or more characters). */
 export interface StatusRequest {
   op: 'status';
   reqId?: ReqId;
@@ -144,7 +144,7 @@ export const ErrorCode = {
   LineTooLong: 'lineTooLong',
   /** `status`: no message with that id. */
   NotFound: 'notFound',
-  /** `status`: the id prefix matches several messages. */
+  /** `status`: the part of an id given matches several messages. */
   Ambiguous: 'ambiguous',
   /** The node failed while handling the request (journal error, bug); see its log. */
   Internal: 'internal',

@@ -20,7 +20,7 @@ export interface WatchRequest {
   /** Only messages of this method. */
   method?: string;
   /**
-   * Only this message (a whole id, or a prefix of at least 6 characters),
+   * Only this message (a whole id, or its first or last 6 or more characters),
    * and the messages that answer it (`previousMessageId`).
    */
   id?: string;
@@ -28,8 +28,8 @@ export interface WatchRequest {
   failures: boolean;
 }
 
-/** Shortest id prefix a watch filter takes. */
-export const minWatchIdPrefix = 6;
+/** Shortest part of an id (its first or last characters) a watch filter takes. */
+export const minWatchIdPart = 6;
 
 /** A message this node sends changed state; `accepted` is its entry into the outbox. */
 export interface DeliveryWatchEvent {
@@ -160,7 +160,7 @@ export function watchFilter(req: WatchRequest): WatchFilter {
       }
       if (node && (toNode === undefined || !node.test(toNode))) return false;
       if (method !== undefined && m !== method) return false;
-      if (id !== undefined && !ids.some((x) => x !== undefined && x.startsWith(id))) return false;
+      if (id !== undefined && !ids.some((x) => x !== undefined && (x.startsWith(id) || x.endsWith(id)))) return false;
       return true;
     },
   };
@@ -190,8 +190,8 @@ export function parseWatch(obj: Record<string, unknown>, problems: Problem[]): W
   }
   if (obj.id !== undefined) {
     const id = typeof obj.id === 'string' ? obj.id.trim() : '';
-    if (id.length < minWatchIdPrefix || id.length > 128 || !/^[A-Za-z0-9_.:-]+$/.test(id))
-      problems.push({ field: 'id', reason: `must be a message id or a prefix of at least ${minWatchIdPrefix} characters` });
+    if (id.length < minWatchIdPart || id.length > 128 || !/^[A-Za-z0-9_.:-]+$/.test(id))
+      problems.push({ field: 'id', reason: `must be a message id, or its first or last ${minWatchIdPart} or more characters` });
     else req.id = id;
   }
   if (obj.failures !== undefined) {

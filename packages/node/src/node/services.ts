@@ -3,10 +3,9 @@
  * journal, broker connection, error kernel, audit log, and the way to put a
  * message in the outbox. Owned by the root node actor. @internal
  */
-import { randomUUID } from 'node:crypto';
 import {
   expandTargets,
-  flatString,
+  newMessageId,
   subjectOf,
   toWireMessage,
   type Journal,
@@ -78,8 +77,8 @@ export class NodeServices {
   toWire(spec: MessageSpec): WireMessage {
     return toWireMessage(
       spec,
-      // Flat: an id is held for as long as its message is open (see flatString).
-      { fromNode: this.config.node, id: flatString(randomUUID()), now: Date.now() },
+      // Time-ordered, and flat: see newMessageId.
+      { fromNode: this.config.node, id: newMessageId(), now: Date.now() },
       {
         timeout: this.config.defaultMessageTimeout,
         retries: this.config.defaultMessageRetries,
