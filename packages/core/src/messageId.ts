@@ -39,8 +39,8 @@ export function newMessageId(now = Date.now()): string {
   poolAt += bytesPerId;
   if (now > lastMs) {
     lastMs = now;
-    // A random start within the lower half leaves room to count up.
-    counter = pool[r]! & 0x7ff;
+    // A random start below 256 leaves room to count up (to 4,095) within the millisecond.
+    counter = pool[r]!;
   } else if (++counter > 0xfff) {
     lastMs += 1;
     counter = 0;

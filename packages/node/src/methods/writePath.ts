@@ -316,11 +316,7 @@ export async function openInPlace(file: string, flags: number, mode?: number): P
   const fh = await open(file, flags | constants.O_NOFOLLOW, mode);
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new UnrecoverableError(`refused: ${file} is not a regular file`);
-    if (st.nlink > 1)
-      throw new UnrecoverableError(
-        `refused: ${file} has ${st.nlink} hard links (it may be a door to a file elsewhere); nothing was written`,
-      );
+    refuseUnlessInPlace(file, st);
     return { fh, st };
   } catch (err) {
     await fh.close();
@@ -340,16 +336,19 @@ export function openInPlaceSync(file: string, flags: number, mode?: number): { f
   const fd = openSync(file, flags | constants.O_NOFOLLOW, mode);
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new UnrecoverableError(`refused: ${file} is not a regular file`);
-    if (st.nlink > 1)
-      throw new UnrecoverableError(
-        `refused: ${file} has ${st.nlink} hard links (it may be a door to a file elsewhere); nothing was written`,
-      );
+    refuseUnlessInPlace(file, st);
     return { fd, st };
   } catch (err) {
     closeSync(fd);
     throw err;
   }
+}
+
+/** Throws unless the opened file `st` (named `file`) is a regular file with one link (see openInPlace). */
+function refuseUnlessInPlace(file: string, st: Stats): void {
+  if (!st.isFile()) throw new UnrecoverableError(`refused: ${file} is not a regular file`);
+  if (st.nlink > 1)
+    throw new UnrecoverableError(`refused: ${file} has ${st.nlink} hard links (it may be a door to a file elsewhere); nothing was written`);
 }
 
 /** The allowed root an absolute `path` lies in, or undefined. */
