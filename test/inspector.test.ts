@@ -164,6 +164,8 @@ describe('inspector page in a real browser', () => {
       );
       const row = page.locator(`.row[data-kind="message"][data-id="${id}"]`);
       await row.waitFor();
+      // Named by the short id steward watch and jobs show, and status takes: the id's last 8 characters.
+      assert.equal(await row.locator('.name').textContent(), `…${id.slice(-8)}`);
       await waitFor(async () => ['awaitingAck', 'retryWait', 'sending'].includes((await row.getAttribute('data-state')) ?? ''), {
         timeoutMs: 30_000,
         message: 'the message actor did not show a sending state',
