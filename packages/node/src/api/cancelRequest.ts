@@ -16,11 +16,10 @@ import { OutboxState, type OutboxRecord } from '@steward/core';
 import { FailureKind } from '../node/errorKernel.js';
 import type { NodeServices } from '../node/services.js';
 import { cancelledCounter, withdrawalsOf } from '../delivery/withdrawals.js';
+import { outboxNamed } from './idParts.js';
 import { ErrorCode, RequestError, withReqId, type CancelRequest, type CancelResult, type SocketResponse } from './socketProtocol.js';
 
 const finalStates = new Set<string>([OutboxState.Delivered, OutboxState.Expired, OutboxState.Cancelled]);
-/** Shortest part of an id (its first or last characters) a request resolves. */
-const minIdPart = 6;
 /** At most this many messages are cancelled by one `--toNode`/`--state` selection. */
 const maxSelected = 10_000;
 
@@ -62,15 +61,11 @@ function select(s: NodeServices, req: CancelRequest): (OutboxRecord | { id: stri
     return j.recentOutbox({ states, ...(req.toNode !== undefined ? { toNode: req.toNode } : {}), limit: maxSelected }).reverse();
   }
   return req.ids.map((given) => {
-    let rec = j.getOutbox(given);
-    if (!rec && given.length >= minIdPart) {
-      const ids = j.findIdsByPart(given, 5).filter((id) => j.getOutbox(id) !== undefined);
-      if (ids.length > 1)
-        throw new RequestError(ErrorCode.Ambiguous, `id "${given}" matches several messages: ${ids.join(', ')}`, {
-          reqId: req.reqId,
-        });
-      if (ids.length === 1) rec = j.getOutbox(ids[0]!);
-    }
+    const { rec, several } = outboxNamed(j, given);
+    if (several)
+      throw new RequestError(ErrorCode.Ambiguous, `id "${given}" matches several messages: ${several.join(', ')}`, {
+        reqId: req.reqId,
+      });
     return rec ?? { id: given, unknown: true as const };
   });
 }

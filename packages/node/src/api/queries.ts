@@ -18,9 +18,7 @@ import {
   type SocketResponse,
   type StatusRequest,
 } from './socketProtocol.js';
-
-/** Shortest part of an id `status` resolves. */
-const minIdPart = 6;
+import { minIdPart } from './idParts.js';
 
 /**
  * Seconds after which a node that has not said hello counts as stale, unless

@@ -13,11 +13,10 @@ import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { OutboxState, type WireMessage } from '@steward/core';
 import type { NodeServices } from '../node/services.js';
+import { outboxNamed } from './idParts.js';
 import { withReqId, type SocketResponse } from './socketProtocol.js';
 import type { RetryItem, RetryRequest } from './retryProtocol.js';
 
-/** Shortest part of an id (its first or last characters) a request resolves. */
-const minIdPart = 6;
 /** Receiver statuses that mean it did not do its work: a retry is what the operator wants. */
 const failedStatuses = new Set(['failed', 'timedOut', 'rejected', 'interrupted', 'cancelled']);
 /** Fields the sending node sets on each message; a new message gets its own. */
@@ -31,13 +30,8 @@ export async function serveRetry(s: NodeServices, req: RetryRequest, respond: (r
 }
 
 async function lookUp(s: NodeServices, given: string, force: boolean): Promise<RetryItem> {
-  const j = s.journal;
-  let rec = j.getOutbox(given);
-  if (!rec && given.length >= minIdPart) {
-    const ids = j.findIdsByPart(given, 5).filter((id) => j.getOutbox(id) !== undefined);
-    if (ids.length > 1) return { id: given, refused: `the id matches several messages: ${ids.join(', ')}` };
-    if (ids.length === 1) rec = j.getOutbox(ids[0]!);
-  }
+  const { rec, several } = outboxNamed(s.journal, given);
+  if (several) return { id: given, refused: `the id matches several messages: ${several.join(', ')}` };
   if (rec) {
     const open = rec.state !== OutboxState.Delivered && rec.state !== OutboxState.Expired && rec.state !== OutboxState.Cancelled;
     const item: RetryItem = { id: rec.id, from: 'journal', state: rec.state, ...(rec.reply ? { status: rec.reply.status } : {}) };

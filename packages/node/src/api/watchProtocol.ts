@@ -4,6 +4,7 @@
  * protocol module (which imports this one), so the node and `steward watch`
  * share one definition without an import cycle.
  */
+import { minIdPart } from './idParts.js';
 
 /** A problem with one field of a request (the shape of socketProtocol's RequestProblem). */
 interface Problem {
@@ -28,8 +29,8 @@ export interface WatchRequest {
   failures: boolean;
 }
 
-/** Shortest part of an id (its first or last characters) a watch filter takes. */
-export const minWatchIdPart = 6;
+/** Shortest part of an id (its first or last characters) a watch filter takes: as every request (see idParts). */
+export const minWatchIdPart = minIdPart;
 
 /** A message this node sends changed state; `accepted` is its entry into the outbox. */
 export interface DeliveryWatchEvent {
