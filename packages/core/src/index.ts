@@ -85,6 +85,7 @@ export {
 export {
   Journal,
   journalSchemaVersion,
+  soonSyncMs,
   OutboxState,
   InboxState,
   type OutboxRecord,
@@ -93,6 +94,7 @@ export {
   type SubmitResult,
   type NodeRecord,
   type JournalOptions,
+  type WriteOptions,
   type OutboxPatch,
   type InboxPatch,
 } from './journal.js';

@@ -15,6 +15,14 @@
  * event loop keeps working while the disk syncs, and commits made meanwhile
  * share the next sync. What a promise promises is the same as SQLite's
  * `synchronous = FULL`: the transaction is in the synced WAL.
+ *
+ * A write that nobody waits on (`{ soon: true }`: the end of a delivery that
+ * was ACKed) starts no sync of its own. It shares the next sync that a write
+ * waited on starts, or one started {@link soonSyncMs} after its commit,
+ * whichever comes first. Its promise still settles only once it is durable.
+ * A killed process loses nothing in between (the WAL is written at the
+ * commit); a power loss can lose it, and then the restart sends that message
+ * again, which its receiver answers from its own journal without running it.
  */
 import Database from 'better-sqlite3';
 import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync } from 'node:fs';
@@ -123,12 +131,28 @@ export interface JournalOptions {
    * @defaultValue 'full'
    */
   sync?: 'full' | 'normal';
+  /**
+   * The longest a commit of `{ soon: true }` writes alone waits for its WAL sync to start, in ms.
+   * @defaultValue {@link soonSyncMs}
+   */
+  soonSyncMs?: number;
 }
 
 interface PendingWrite {
   run: (db: Database.Database) => unknown;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  /** Nobody waits on it: its commit starts no sync of its own (see the header). */
+  soon: boolean;
+}
+
+/** The longest a commit of `{ soon: true }` writes alone waits for its WAL sync to start, in ms. */
+export const soonSyncMs = 20;
+
+/** How a write is made durable. */
+export interface WriteOptions {
+  /** Nobody waits on it: it shares the next sync instead of starting one (see the header). */
+  soon?: boolean;
 }
 
 /** Fields of an outbox record that change as the message is delivered. */
@@ -162,7 +186,7 @@ export class Journal {
   private readonly db: Database.Database;
   private queue: PendingWrite[] = [];
   /** Outbox updates queued for the next commit, by message id: a later update of the same message merges into it. */
-  private queuedOutboxUpdates = new Map<string, { patch: OutboxPatch; done: Promise<void> }>();
+  private queuedOutboxUpdates = new Map<string, { patch: OutboxPatch; write: PendingWrite; done: Promise<void> }>();
   private flushScheduled = false;
   private closed = false;
   /** Whether commits are made durable by syncing the WAL here (sync 'full'), not by SQLite. */
@@ -171,6 +195,11 @@ export class Journal {
   private walFd?: number;
   /** Committed batches whose WAL sync has not started; settled after the next one. */
   private unsynced: Settle[] = [];
+  /** Whether a batch in `unsynced` has a write that someone waits on: its sync starts at once. */
+  private urgentUnsynced = false;
+  /** The timer that starts the sync of `{ soon: true }` batches alone, after `soonMs`. */
+  private soonTimer?: NodeJS.Timeout;
+  private readonly soonMs: number;
   /** The batches the sync under way covers. */
   private syncing?: Settle[];
   private readonly statementCache = new Map<string, Database.Statement>();
@@ -187,10 +216,11 @@ export class Journal {
   /** Called after each commit with its duration and number of writes (for metrics). Must not throw. */
   onCommit?: (ms: number, writes: number) => void;
 
-  private constructor(path: string, db: Database.Database, syncsWal: boolean) {
+  private constructor(path: string, db: Database.Database, syncsWal: boolean, soonMs: number) {
     this.path = path;
     this.db = db;
     this.syncsWal = syncsWal;
+    this.soonMs = soonMs;
     this.mayHaveCancels = db.prepare(`SELECT 1 FROM cancels LIMIT 1`).get() !== undefined;
     this.stmts = {
       insertOutbox: db.prepare(
@@ -249,7 +279,7 @@ export class Journal {
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
       migrate(db);
-      return new Journal(path, db, options.sync !== 'normal');
+      return new Journal(path, db, options.sync !== 'normal', options.soonSyncMs ?? soonSyncMs);
     } catch (err) {
       throw new JournalError(`cannot open journal ${path}: ${(err as Error).message}`, { cause: err });
     }
@@ -283,18 +313,19 @@ export class Journal {
   /**
    * Records a change of an outbox message's delivery state. Changes of one
    * message queued before the same commit are merged (the later fields win)
-   * and share its promise.
+   * and share its promise; the merged write is `soon` only if each was.
    */
-  updateOutbox(id: string, patch: OutboxPatch): Promise<void> {
+  updateOutbox(id: string, patch: OutboxPatch, options: WriteOptions = {}): Promise<void> {
     const queued = this.queuedOutboxUpdates.get(id);
     if (queued) {
       Object.assign(queued.patch, patch);
+      if (!options.soon) queued.write.soon = false;
       return queued.done;
     }
     const merged: OutboxPatch = { ...patch };
-    const done = this.write(() => this.applyOutboxPatch(id, merged)) as Promise<void>;
-    this.queuedOutboxUpdates.set(id, { patch: merged, done });
-    return done;
+    const { done, write } = this.queueWrite(() => this.applyOutboxPatch(id, merged), options.soon === true);
+    if (write) this.queuedOutboxUpdates.set(id, { patch: merged, write, done: done as Promise<void> });
+    return done as Promise<void>;
   }
 
   private applyOutboxPatch(id: string, patch: OutboxPatch): void {
@@ -615,6 +646,8 @@ export class Journal {
     if (this.closed) return;
     this.commitQueued();
     this.closed = true;
+    if (this.soonTimer) clearTimeout(this.soonTimer);
+    this.soonTimer = undefined;
     const waiting = [...(this.syncing ?? []), ...this.unsynced];
     this.unsynced = [];
     if (waiting.length > 0) {
@@ -637,17 +670,32 @@ export class Journal {
    * with the sync that starts next (the one under way, if any, started
    * before this commit).
    */
-  private afterSync(settle: Settle): void {
+  private afterSync(settle: Settle, soon: boolean): void {
     if (!this.syncsWal) {
       settle(undefined);
       return;
     }
     this.unsynced.push(settle);
+    if (!soon) this.urgentUnsynced = true;
     this.syncWal();
   }
 
+  /** Starts the sync of what is committed, once someone waits on it or the soon timer fired. */
   private syncWal(): void {
     if (this.syncing || this.unsynced.length === 0 || this.closed) return;
+    if (!this.urgentUnsynced) {
+      // Only `soon` batches wait: the timer starts their sync, if a write waited on does not first.
+      this.soonTimer ??= setTimeout(() => {
+        this.soonTimer = undefined;
+        if (this.unsynced.length === 0) return;
+        this.urgentUnsynced = true;
+        this.syncWal();
+      }, this.soonMs);
+      return;
+    }
+    if (this.soonTimer) clearTimeout(this.soonTimer);
+    this.soonTimer = undefined;
+    this.urgentUnsynced = false;
     if (this.walFd === undefined) {
       try {
         this.walFd = openSync(`${this.path}-wal`, 'r');
@@ -672,9 +720,15 @@ export class Journal {
   }
 
   private write(run: (db: Database.Database) => unknown): Promise<unknown> {
-    if (this.closed) return Promise.reject(new JournalError(`journal ${this.path} is closed`));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ run, resolve, reject });
+    return this.queueWrite(run, false).done;
+  }
+
+  private queueWrite(run: (db: Database.Database) => unknown, soon: boolean): { done: Promise<unknown>; write?: PendingWrite } {
+    if (this.closed) return { done: Promise.reject(new JournalError(`journal ${this.path} is closed`)) };
+    let write!: PendingWrite;
+    const done = new Promise((resolve, reject) => {
+      write = { run, resolve, reject, soon };
+      this.queue.push(write);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // One transaction per event-loop turn: everything queued in this turn
@@ -682,6 +736,7 @@ export class Journal {
         setImmediate(() => this.commitQueued());
       }
     });
+    return { done, write };
   }
 
   private commitQueued(): void {
@@ -723,14 +778,17 @@ export class Journal {
       this.commitMs += ms;
       this.onCommit?.(ms, batch.length);
     }
-    this.afterSync((syncError) => {
-      batch.forEach((w, i) => {
-        const r = results[i]!;
-        if (syncError) w.reject(syncError);
-        else if (r.ok) w.resolve(r.value);
-        else w.reject(new JournalError(`journal write failed: ${(r.value as Error).message}`, { cause: r.value }));
-      });
-    });
+    this.afterSync(
+      (syncError) => {
+        batch.forEach((w, i) => {
+          const r = results[i]!;
+          if (syncError) w.reject(syncError);
+          else if (r.ok) w.resolve(r.value);
+          else w.reject(new JournalError(`journal write failed: ${(r.value as Error).message}`, { cause: r.value }));
+        });
+      },
+      batch.every((w) => w.soon),
+    );
   }
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { Journal, journalSchemaVersion } from '../src/journal.js';
+import { Journal, journalSchemaVersion, soonSyncMs } from '../src/journal.js';
 import type { WireMessage } from '../src/message.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'steward-journal-'));
@@ -68,6 +68,39 @@ describe('journal', () => {
     );
     assert.deepEqual(j.openSubjects(), [subject]);
     assert.equal(j.countOpenOutbox(), 2);
+    j.close();
+  });
+
+  it('syncs a write nobody waits on with the next write waited on, or after soonSyncMs alone, and settles it only then', async () => {
+    const subject = 'ship1.EventACK.TextLogging';
+    // The timer is out of reach: only the write waited on can sync the soon one.
+    let j = Journal.open(join(dir, 'soon-shared.db'), { soonSyncMs: 600_000 });
+    await j.submit([1, 2].map((i) => ({ message: msg(`s${i}`), subject })));
+    const before = j.syncs;
+    let soonSettled = false;
+    const soon = j.updateOutbox('s1', { state: 'delivered', attempts: 1, finishedAt: Date.now() }, { soon: true }).then(() => {
+      soonSettled = true;
+    });
+    await new Promise((r) => setImmediate(r)); // its commit is made, alone
+    await new Promise((r) => setImmediate(r));
+    assert.equal(j.syncs, before, 'no sync started for the soon write alone');
+    assert.equal(soonSettled, false, 'not settled before it is synced');
+    await j.updateOutbox('s2', { state: 'awaitingAck', attempts: 1 });
+    await soon;
+    assert.equal(j.syncs, before + 1, 'one sync for both');
+    j.close();
+
+    // Alone, it is synced once the timer fires.
+    j = Journal.open(join(dir, 'soon-alone.db'));
+    await j.submit([{ message: msg('s3'), subject }]);
+    const started = performance.now();
+    const syncs = j.syncs;
+    await j.updateOutbox('s3', { state: 'delivered', attempts: 1, finishedAt: Date.now() }, { soon: true });
+    assert.ok(performance.now() - started >= soonSyncMs - 1, 'its sync waited for the timer');
+    assert.equal(j.syncs, syncs + 1);
+    j.close();
+    j = Journal.open(join(dir, 'soon-alone.db'));
+    assert.equal(j.getOutbox('s3')?.state, 'delivered');
     j.close();
   });
 

@@ -476,11 +476,17 @@ export class Publisher {
         attempts: out.attempts,
         finishedAt: Date.now(),
       };
-      const recorded = s.journal.updateOutbox(id, {
-        ...patch,
-        ...(out.reply ? { reply: out.reply } : {}),
-        ...(out.lastError !== undefined ? { lastError: out.lastError } : {}),
-      });
+      // An ACKed end is told before it is recorded (below), so nobody waits on its sync: it shares the
+      // next one (journal.ts, `soon`). Given up or cancelled, it is told once durable.
+      const recorded = s.journal.updateOutbox(
+        id,
+        {
+          ...patch,
+          ...(out.reply ? { reply: out.reply } : {}),
+          ...(out.lastError !== undefined ? { lastError: out.lastError } : {}),
+        },
+        { soon: out.status === 'delivered' },
+      );
       const event = () =>
         s.events.emit('delivery', {
           id,
