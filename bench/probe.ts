@@ -7,6 +7,7 @@
  *   node bench/dist/bench/probe.js [--messages N] [--subjects S] [--rounds R] [--window W]
  *   node --cpu-prof --cpu-prof-dir=bench/results/profiles/probe bench/dist/bench/probe.js
  *   PROBE_PROFILE_HOST=1 ...   also profiles the receiving host process
+ *   PROBE_HOST_ARGS='--flag' ...   node flags for the receiving host process
  *
  * One sending node in this process, the receivers (`S / 2` nodes, each with
  * TextLogging and REQToFileAppend subjects; one subject when S is 1) in a
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
   const rounds = flag('rounds', 2);
   const window = flag('window', 0);
   if (process.env.PROBE_PROFILE_HOST) hostExecArgv.push('--cpu-prof', '--cpu-prof-dir=bench/results/profiles/probe-host');
+  // Extra node flags for the receiving host process, e.g. PROBE_HOST_ARGS=--maglev (give the probe's own with `node <flags>`).
+  if (process.env.PROBE_HOST_ARGS) hostExecArgv.push(...process.env.PROBE_HOST_ARGS.split(' ').filter(Boolean));
   const tmp = mkdtempSync(join(os.tmpdir(), 'steward-probe-'));
   const nats = await startNatsServer({ dir: join(tmp, 'nats') });
   const receivers = Array.from({ length: Math.max(1, Math.floor(subjectCount / 2)) }, (_, i) => `probe-r${i}`);
