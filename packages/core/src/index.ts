@@ -85,7 +85,6 @@ export {
 export {
   Journal,
   journalSchemaVersion,
-  soonSyncMs,
   OutboxState,
   InboxState,
   type OutboxRecord,
